@@ -93,8 +93,7 @@ def unpackb(data: bytes, max_bytes: int = 256 << 20) -> Any:
     if len(data) > max_bytes:
         raise CodecError(f"document of {len(data)} bytes exceeds the {max_bytes}-byte limit")
     try:
-        return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False,
-                               max_buffer_size=max_bytes)
+        return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False)
     except CodecError:
         raise
     except (ValueError, TypeError, msgpack.UnpackException, RecursionError, OverflowError) as exc:

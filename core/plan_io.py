@@ -168,11 +168,12 @@ def plans_from_geojson(doc: Any, source: str = "plan") -> list[Plan]:
         for i, feat in enumerate(doc.get("features") or []):
             props = feat.get("properties") or {}
             k = int(props["plan"])
-            coords = np.asarray(feat["geometry"]["coordinates"], dtype=float)
             if props.get("role") == "field":
-                rings = [_from_out(frames[k], np.asarray(r, dtype=float)[:, :2], out_crs) for r in coords]
+                rings = [_from_out(frames[k], np.asarray(r, dtype=float)[:, :2], out_crs)
+                         for r in feat["geometry"]["coordinates"]]
                 boundaries[k] = Polygon(rings[0], rings[1:])
                 continue
+            coords = np.asarray(feat["geometry"]["coordinates"], dtype=float)
             coords = coords.reshape(-1, coords.shape[-1])
             first, count = int(props["first"]), int(props["count"])
             seg = paths[k][first:first + count]

@@ -105,7 +105,11 @@ ENTRY_POINTS = {
     ],
     "agrifleet.implements": [],
     "agrifleet.drivers": [],
-    "agrifleet.vehicles": [],
+    "agrifleet.vehicles": [
+        "tractor = agrifleet.sim.vehicles:TractorModel",
+        "rover = agrifleet.sim.vehicles:RoverModel",
+        "multirotor = agrifleet.sim.vehicles:MultirotorModel",
+    ],
 }
 
 setup(

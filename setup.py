@@ -60,7 +60,19 @@ def get_extension_modules() -> list[Extension]:
         )
         for pyx in sorted((ROOT / "ext").glob("_*.pyx"))
     ]
-    return cythonize(extensions, compiler_directives=directives, include_path=["ext"], quiet=True)
+    return cythonize(extensions, compiler_directives=directives, include_path=["ext", _pxd_root()], quiet=True)
+
+
+def _pxd_root() -> str:
+    """A folder in which ``agrifleet/ext/*.pxd`` exists: Cython finds a module's own ``.pxd`` (and every
+    ``cimport``) by the module's full name, and ``agrifleet`` has no folder of its own."""
+    shim = ROOT / "build" / "cython-include" / "agrifleet"
+    shim.mkdir(parents=True, exist_ok=True)
+    try:
+        (shim / "ext").symlink_to(ROOT / "ext", target_is_directory=True)
+    except FileExistsError:
+        pass
+    return str(shim.parent)
 
 
 PACKAGES, PACKAGE_DIR = package_layout()
@@ -99,11 +111,18 @@ ENTRY_POINTS = {
         "plan = agrifleet.planners.cli:PlanCommand",
         "demo = agrifleet.planners.cli:DemoCommand",
         "plugins = agrifleet.core.plugin_cli:PluginsCommand",
+        "export = agrifleet.planners.export.cli:ExportCommand",
     ],
     "agrifleet.planners": [
         "coverage = agrifleet.planners.coverage:CoveragePlanner",
     ],
-    "agrifleet.implements": [],
+    "agrifleet.implements": [
+        "sprayer = agrifleet.plugins.sprayer:Sprayer",
+        "seeder = agrifleet.plugins.seeder:Seeder",
+        "spreader = agrifleet.plugins.spreader:Spreader",
+        "mower = agrifleet.plugins.mower:Mower",
+        "camera = agrifleet.plugins.camera:SurveyCamera",
+    ],
     "agrifleet.drivers": [],
     "agrifleet.vehicles": [
         "tractor = agrifleet.sim.vehicles:TractorModel",

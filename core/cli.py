@@ -43,8 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
-    for err in errors:
-        print(f"agrifleet: warning: {err}", file=sys.stderr)
+    if args.command != "plugins":  # `agrifleet plugins` lists broken plugins itself
+        for err in errors:
+            print(f"agrifleet: warning: {err}", file=sys.stderr)
     if not args.command:
         parser.print_help()
         return 2

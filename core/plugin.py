@@ -32,7 +32,8 @@ GROUPS = (
 CONTRACTS: dict[str, tuple[str, ...]] = {
     # group: attributes every plugin object of the group must have
     "agrifleet.implements": ("name", "working_width_m", "sections", "footprint", "consumable",
-                             "capabilities_required", "actuation"),
+                             "capabilities_required", "actuation", "section_actuation", "on_lead_s",
+                             "off_lag_s", "actuation_commands"),
     "agrifleet.drivers": ("connect", "upload", "start", "pause", "resume", "abort", "return_home",
                           "telemetry", "capabilities", "close"),
     "agrifleet.planners": ("name", "plan"),
@@ -106,7 +107,7 @@ def load_all(group: str) -> tuple[dict[str, Any], list[PluginError]]:
         try:
             loaded[name] = _load_one(group, ep)
         except PluginError as exc:
-            logger.warning("%s", exc)
+            logger.debug("%s", exc)  # returned to the caller, which reports it once
             errors.append(exc)
     return loaded, errors
 

@@ -106,7 +106,7 @@ class Actuation:
         if k is ActuationKind.SERVO:
             return f"servo:{self.channel}:{self.pwm_on_us}:{self.pwm_off_us}"
         if k is ActuationKind.CAMERA:
-            return f"camera:{self.trigger_distance_m:g}"
+            return f"camera:{self.trigger_distance_m!r}"
         return k.name.lower()
 
     @classmethod
@@ -217,7 +217,7 @@ class Footprint:
         """Relative application rate (0..1) at lateral offsets from the centre line."""
         d = np.abs(np.asarray(lateral_m, dtype=float))
         half = self.width_m / 2
-        if self.flat_width_m is None:
+        if self.flat_width_m is None or self.flat_width_m >= self.width_m:
             return (d <= half).astype(float)
         flat = self.flat_width_m / 2
         ramp = max(half - flat, 1e-12)

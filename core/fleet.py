@@ -1,0 +1,671 @@
+"""The dispatcher's brain: who drives what, how far they got, and what happens when a vehicle is lost.
+
+The :class:`FleetManager` keeps every decision in the :class:`~agrifleet.core.store.Store` and talks to
+vehicles only through a :class:`FleetLink` (the dispatcher's bus), so it is tested without sockets. Each
+vehicle works through its queue of missions one at a time; the manager reconciles what a vehicle says it
+holds (HELLO, PROGRESS, acks) with what the store says it should be doing, and sends the plan or command
+that closes the gap. Progress is acknowledged only after it is committed.
+
+When a vehicle falls silent for ``replan_after_s`` or reports a fault, its unfinished work (from the last
+acknowledged index) is cut at pass boundaries into pieces balanced by working length and appended to the
+queues of the remaining capable vehicles. A piece keeps the lost plan's own turns between its passes; the
+way from a receiving vehicle's last position to the piece is a transit asked from the planner plugin
+(``transit``, see :func:`transit_path`) or, without one, a path inside the field boundary.
+"""
+from __future__ import annotations
+
+import heapq
+import inspect
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, Polygon
+
+from .errors import ConfigError, PlanError, PluginError
+from .field import Field
+from .geo import LocalFrame
+from .messages import CommandCode, EventCode, MissionPhase, Severity
+from .plan import PATH_DTYPE, WORKING_KINDS, Plan, SegmentKind, make_path, segment_lengths
+from .store import JobRow, JobState, MissionRow, Store
+from .vehicle import VehicleSpec
+
+__all__ = ["FleetLink", "FleetManager", "VehicleInfo", "split_remaining", "transit_path", "build_piece",
+           "working_done_m", "working_cumulative", "implement_requirements", "AgentState"]
+
+logger = logging.getLogger(__name__)
+
+_WORKING = np.array([int(k) for k in WORKING_KINDS], dtype=np.uint8)
+
+
+class AgentState:
+    """``drivers.base.MissionState`` values as the agent reports them (core does not import drivers)."""
+
+    IDLE, ACTIVE, PAUSED, COMPLETE, ABORTED, RETURNING, FAILED = range(7)
+
+
+# --- re-planning geometry ----------------------------------------------------------------------------
+
+def _working_stretches(plan: Plan) -> np.ndarray:
+    """Boolean per stretch ``i -> i+1``: does the machine work on it."""
+    return np.isin(plan.path["kind"][:-1], _WORKING)
+
+
+def working_cumulative(plan: Plan) -> np.ndarray:
+    """Working length done when sample ``i`` is reached (``len(plan)`` values, metres)."""
+    if len(plan) < 2:
+        return np.zeros(len(plan))
+    work = segment_lengths(plan.path) * _working_stretches(plan)
+    return np.concatenate([[0.0], np.cumsum(work)])
+
+
+def working_done_m(cumulative: np.ndarray, index: int) -> float:
+    if index < 0 or len(cumulative) == 0:
+        return 0.0
+    return float(cumulative[min(index, len(cumulative) - 1)])
+
+
+def split_remaining(plan: Plan, start: int, parts: int) -> list[tuple[int, int]]:
+    """The unfinished work of ``plan`` from sample ``start``, as up to ``parts`` sample ranges ``[a, b)``.
+
+    Ranges begin where a pass begins (or at ``start`` when it falls inside a pass), end on the last sample
+    of their last working stretch, and are balanced by working length. Non-working stretches between two
+    ranges (the turn from one piece's last pass to the next piece's first) are left out; stretches between
+    passes inside a range are the plan's own turns and stay.
+    """
+    n = len(plan)
+    if n < 2 or parts < 1:
+        return []
+    start = max(0, start)
+    working = _working_stretches(plan)
+    idx = np.flatnonzero(working[start:]) + start
+    if len(idx) == 0:
+        return []
+    swath = plan.path["swath"][:-1]
+    begins = idx[(idx == idx[0]) | ~working[np.maximum(idx - 1, 0)] | (swath[idx] != swath[np.maximum(idx - 1, 0)])]
+    cum = working_cumulative(plan)
+    done0, total = cum[idx[0]], cum[idx[-1] + 1] - cum[idx[0]]
+    cuts = [int(idx[0])]
+    for j in range(1, parts):
+        target = done0 + total * j / parts
+        k = int(begins[np.argmin(np.abs(cum[begins] - target))])
+        if k > cuts[-1]:
+            cuts.append(k)
+    ranges = []
+    for a, nxt in zip(cuts, cuts[1:] + [n]):
+        inside = idx[(idx >= a) & (idx < nxt)]
+        if len(inside):
+            ranges.append((a, int(inside[-1]) + 2))
+    return ranges
+
+
+def _visibility_route(boundary: Polygon, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Shortest polyline from ``a`` to ``b`` that stays inside ``boundary`` (obstacles are its holes)."""
+    inside = boundary.buffer(1e-6)
+    direct = LineString([a, b])
+    if inside.covers(direct):
+        return np.array([a, b])
+    shrunk = boundary.simplify(0.25).buffer(-0.5, join_style="mitre")
+    rings = [shrunk] if isinstance(shrunk, Polygon) else list(getattr(shrunk, "geoms", []))
+    corners = [np.asarray(r.coords)[:-1] for poly in rings if not poly.is_empty
+               for r in (poly.exterior, *poly.interiors)]
+    if not corners:
+        raise PlanError("no transit inside the field boundary: the field is narrower than 1 m")
+    nodes = np.vstack([a[None, :], b[None, :], *corners])
+    if len(nodes) > 600:
+        raise PlanError(f"boundary too detailed for a fallback transit ({len(nodes)} corners); "
+                        "the planner plugin should provide transit()")
+    i, j = np.triu_indices(len(nodes), k=1)
+    lines = shapely.linestrings(np.stack([nodes[i], nodes[j]], axis=1))
+    shapely.prepare(inside)
+    ok = shapely.covers(inside, lines)
+    dist = np.hypot(*(nodes[i] - nodes[j]).T)
+    graph: dict[int, list[tuple[int, float]]] = {}
+    for u, v, d in zip(i[ok], j[ok], dist[ok]):
+        graph.setdefault(int(u), []).append((int(v), float(d)))
+        graph.setdefault(int(v), []).append((int(u), float(d)))
+    best, prev, heap = {0: 0.0}, {}, [(0.0, 0)]
+    while heap:
+        d, u = heapq.heappop(heap)
+        if u == 1:
+            break
+        if d > best.get(u, math.inf):
+            continue
+        for v, w in graph.get(u, ()):
+            if d + w < best.get(v, math.inf):
+                best[v], prev[v] = d + w, u
+                heapq.heappush(heap, (d + w, v))
+    if 1 not in best:
+        raise PlanError(f"no transit inside the field boundary from {a.round(1).tolist()} to {b.round(1).tolist()}")
+    route, u = [1], 1
+    while u != 0:
+        u = prev[u]
+        route.append(u)
+    return nodes[route[::-1]]
+
+
+def transit_path(plan: Plan, start: np.ndarray, goal: np.ndarray, speed_mps: float,
+                 planner: Any = None, step_m: float = 1.0) -> np.ndarray:
+    """Samples (``PATH_DTYPE``, kind TRANSIT) from pose ``start`` up to, not including, pose ``goal``.
+
+    ``start`` and ``goal`` are path samples. A planner plugin offering
+    ``transit(boundary, start_pose, goal_pose, turn_radius_m, speed_mps) -> PATH_DTYPE array`` (poses are
+    ``(x, y, heading_rad)``; the result runs from start to goal inclusive and respects the turning radius)
+    is asked first; otherwise the shortest route inside the field boundary, sampled every ``step_m``.
+    """
+    s = (float(start["x"]), float(start["y"]), float(start["heading"]))
+    g = (float(goal["x"]), float(goal["y"]), float(goal["heading"]))
+    if math.hypot(g[0] - s[0], g[1] - s[1]) < 1e-6:
+        return np.zeros(0, dtype=PATH_DTYPE)
+    if planner is not None and callable(getattr(planner, "transit", None)):
+        path = np.asarray(planner.transit(plan.boundary, s, g, plan.turn_radius_m, speed_mps))
+        if path.dtype != PATH_DTYPE or len(path) < 2:
+            raise PluginError("planner transit() must return a PATH_DTYPE array of at least 2 samples")
+        return path[:-1]
+    a, b = np.array(s[:2]), np.array(g[:2])
+    corners = _visibility_route(plan.boundary, a, b) if plan.boundary is not None else np.array([a, b])
+    pts = [corners[0][None, :]]
+    for p, q in zip(corners[:-1], corners[1:]):
+        n = max(1, int(math.ceil(math.hypot(*(q - p)) / step_m)))
+        pts.append(p + (q - p) * (np.arange(1, n + 1)[:, None] / n))
+    xy = np.vstack(pts)
+    return make_path(xy, kind=SegmentKind.TRANSIT, speed_mps=speed_mps)[:-1]
+
+
+def build_piece(plan: Plan, a: int, b: int, from_sample: np.ndarray | None, speed_mps: float,
+                planner: Any = None, source_mission: int = 0) -> Plan:
+    """Samples ``[a, b)`` of ``plan`` as a plan of their own, preceded by a transit from ``from_sample``."""
+    piece = plan.slice(a, b)
+    prefix = np.zeros(0, dtype=PATH_DTYPE)
+    if from_sample is not None:
+        prefix = transit_path(plan, from_sample, piece.path[0], speed_mps, planner)
+    path = np.concatenate([prefix, piece.path])
+    meta = dict(plan.meta)
+    meta.update({"source_mission": source_mission, "source_range": [a, b], "transit_samples": len(prefix)})
+    sorties = tuple(type(s)(s.start + len(prefix), s.stop + len(prefix), s.depot_xy, s.payload_l, s.energy_wh,
+                            s.resume_xy) for s in piece.sorties)
+    return piece.with_(path=path, sorties=sorties, meta=meta)
+
+
+# --- the manager -------------------------------------------------------------------------------------
+
+class FleetLink(Protocol):
+    """What the manager needs from the transport."""
+
+    def send_plan(self, vehicle: str, mission: int, job: int, plan_bytes: bytes, start_index: int) -> None: ...
+
+    def send_command(self, vehicle: str, mission: int, command: CommandCode) -> None: ...
+
+    def forget(self, vehicle: str) -> None: ...
+
+
+@dataclass(slots=True)
+class VehicleInfo:
+    """What the manager knows of a vehicle (volatile; the store keeps the durable part)."""
+
+    id: str
+    kind: str = ""
+    driver: str = ""
+    kinds: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+    spec: VehicleSpec | None = None
+    online: bool = False
+    offline_since: float | None = None
+    hold: bool = False                       # paused by the operator, vehicle-wide
+    mission: int = 0                         # what the agent says it holds
+    state: int = AgentState.IDLE
+    index: int = -1
+    delivering: int = 0                      # mission whose plan is on its way
+    commanded: tuple[int, int] | None = None  # (mission, command) sent and not yet acknowledged
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    telemetry_saved_s: float = -math.inf
+
+    @property
+    def offers(self) -> frozenset[str]:
+        ground = self.kind != "multirotor"
+        spec_caps = self.spec.capabilities if self.spec else frozenset()
+        return self.features | self.kinds | spec_caps | {self.kind, "ground" if ground else "air"}
+
+    def summary(self) -> dict[str, Any]:
+        t = self.telemetry
+        return {"id": self.id, "kind": self.kind, "online": self.online, "hold": self.hold,
+                "mission": self.mission, "state": self.state, "index": self.index,
+                **{k: t.get(k) for k in ("x", "y", "heading_rad", "speed_mps", "battery_pct", "gnss", "mode")}}
+
+
+class FleetManager:
+    def __init__(self, store: Store, link: FleetLink, clock: Callable[[], float] = time.monotonic,
+                 replan_after_s: float = 10.0, telemetry_every_s: float = 1.0,
+                 planner: Callable[[], Any] | None = None) -> None:
+        self.store, self.link, self.clock = store, link, clock
+        self.replan_after_s = replan_after_s
+        self.telemetry_every_s = telemetry_every_s
+        self.vehicles: dict[str, VehicleInfo] = {}
+        self._planner_factory = planner
+        self._planner: Any = None
+        self._cum: dict[int, np.ndarray] = {}
+        self._stranded: set[int] = set()
+        for row in store.vehicles():
+            self.vehicles[row["id"]] = VehicleInfo(row["id"], row["kind"], row["driver"], frozenset(row["kinds"]),
+                                                   frozenset(row["features"]), _spec(row["spec"]),
+                                                   offline_since=clock())
+
+    # --- planner ------------------------------------------------------------------------------------
+    def planner(self) -> Any:
+        """The coverage planner plugin, loaded on first use (``None`` when it is not installed)."""
+        if self._planner is None:
+            try:
+                if self._planner_factory is not None:
+                    self._planner = self._planner_factory()
+                else:
+                    from .plugin import load
+                    obj = load("agrifleet.planners", "coverage")
+                    self._planner = obj() if inspect.isclass(obj) else obj
+            except (PluginError, TypeError) as exc:
+                logger.warning("no coverage planner: %s", exc)
+                self._planner = False
+        return self._planner or None
+
+    # --- jobs ---------------------------------------------------------------------------------------
+    def submit_plans(self, name: str, plans: dict[str, Plan], implement: str = "", field_blob: bytes | None = None,
+                     params: dict[str, Any] | None = None) -> int:
+        """A job from ready plans, one per vehicle; returns the job id."""
+        if not plans:
+            raise PlanError("a job needs at least one plan")
+        with self.store.transaction():
+            job_id = self.store.add_job(name, implement, list(plans), field_blob, params or {})
+            for vehicle, plan in plans.items():
+                plan_id = self.store.add_plan(job_id, plan.with_(vehicle=vehicle))
+                self.store.add_mission(job_id, plan_id, vehicle, self.store.next_queue_pos(vehicle))
+        logger.info("job %d (%s): %d plans for %s", job_id, name, len(plans), ", ".join(plans))
+        for vehicle in plans:
+            self._drive(vehicle)
+        return job_id
+
+    def plan_field(self, doc: Any, implement: str, vehicles: Sequence[str],
+                   params: dict[str, Any]) -> tuple[dict[str, Plan], str, bytes, dict[str, Any]]:
+        """Plan a field for ``vehicles`` with the coverage planner plugin; returns plans by vehicle.
+
+        The planner is called as ``plan(field, implement=spec, vehicles=[VehicleSpec], **params)`` and
+        returns plans (each naming its vehicle in ``Plan.vehicle``, else taken in the order given)."""
+        planner = self.planner()
+        if planner is None:
+            raise ConfigError("no coverage planner plugin is installed; submit ready plans instead")
+        if not isinstance(doc, dict) or not isinstance(doc.get("boundary_wkb"), bytes):
+            raise ConfigError("submit: field must be a map with boundary_wkb")
+        try:
+            boundary = shapely.from_wkb(doc["boundary_wkb"])
+            frame = LocalFrame.from_dict(doc["frame"]) if doc.get("frame") else None
+            fld = Field(name=str(doc.get("name", "field")), boundary=boundary, frame=frame)
+        except (shapely.errors.ShapelyError, KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"submit: bad field ({exc})") from None
+        specs = []
+        for v in vehicles:
+            info = self._vehicle(v)
+            specs.append(info.spec or VehicleSpec(name=v, kind=info.kind or "tractor"))
+        result = planner.plan(fld, implement=implement, vehicles=specs, **params)
+        plans = list(result.values()) if isinstance(result, dict) else list(result)
+        if len(plans) != len(vehicles):
+            raise PlanError(f"the planner made {len(plans)} plan(s) for {len(vehicles)} vehicle(s)")
+        named = {p.vehicle: p for p in plans if p.vehicle in vehicles}
+        by_vehicle = named if len(named) == len(vehicles) else dict(zip(vehicles, plans))
+        out_params = dict(params, requires=sorted(implement_requirements(implement)))
+        return by_vehicle, implement, doc["boundary_wkb"], out_params
+
+    def job_vehicles_required(self, job: JobRow) -> frozenset[str]:
+        return frozenset(job.params.get("requires", ()))
+
+    def set_job(self, state: str, job_id: int | None = None) -> list[int]:
+        """Pause, resume or abort one job or every open job; returns the jobs changed."""
+        jobs = [self._job(job_id)] if job_id is not None else self.store.jobs(open_only=True)
+        changed = []
+        for job in jobs:
+            if job.state in JobState.FINAL:
+                if job_id is not None:
+                    raise ConfigError(f"job {job.id} is {job.state}")
+                continue
+            self.store.set_job_state(job.id, state)
+            changed.append(job.id)
+            for m in self.store.missions(job_id=job.id, open_only=True):
+                if state == JobState.ABORTED:
+                    self._abort_mission(m, "aborted by operator")
+                else:
+                    self._drive(m.vehicle)
+        return changed
+
+    def hold(self, vehicle: str, on: bool) -> None:
+        info = self._vehicle(vehicle)
+        info.hold = on
+        self._drive(vehicle)
+
+    def abort_vehicle(self, vehicle: str, estop: bool = False) -> None:
+        self._vehicle(vehicle)
+        for m in self.store.missions(vehicle=vehicle, open_only=True):
+            self._abort_mission(m, "emergency stop" if estop else "vehicle aborted by operator", estop)
+        if estop and not self.store.missions(vehicle=vehicle, open_only=True):
+            self.link.send_command(vehicle, 0, CommandCode.ESTOP)
+        for job in {m.job_id for m in self.store.missions(vehicle=vehicle)}:
+            self._finish_job_if_done(job)
+
+    def _abort_mission(self, m: MissionRow, reason: str, estop: bool = False) -> None:
+        self.store.set_phase(m.id, MissionPhase.ABORTED, reason)
+        info = self.vehicles.get(m.vehicle)
+        if info is not None and info.online and m.phase not in (MissionPhase.QUEUED,):
+            self.link.send_command(m.vehicle, m.id, CommandCode.ESTOP if estop else CommandCode.ABORT)
+        self._finish_job_if_done(m.job_id)
+
+    def _job(self, job_id: int) -> JobRow:
+        job = self.store.job(job_id)
+        if job is None:
+            raise ConfigError(f"no job {job_id}")
+        return job
+
+    def _vehicle(self, vehicle: str) -> VehicleInfo:
+        if vehicle not in self.vehicles:
+            raise ConfigError(f"no vehicle {vehicle!r} has registered (known: {', '.join(sorted(self.vehicles)) or 'none'})")
+        return self.vehicles[vehicle]
+
+    def job_status(self, job_id: int) -> dict[str, Any]:
+        job = self._job(job_id)
+        missions = self.store.missions(job_id=job_id)
+        sizes = self.store.plan_sizes(job_id)
+        total = self.store.job_working_m(job_id)
+        done = sum(m.done_m for m in missions)
+        return {"id": job.id, "name": job.name, "state": job.state, "implement": job.implement,
+                "vehicles": list(job.vehicles), "coverage": done / total if total > 0 else 0.0,
+                "working_m": total, "done_m": done,
+                "missions": [{"id": m.id, "vehicle": m.vehicle, "phase": m.phase.name.lower(),
+                              "acked_index": m.acked_index, "done_m": m.done_m, "reason": m.reason,
+                              "n_samples": sizes.get(m.plan_id, 0)} for m in missions]}
+
+    def jobs_summary(self) -> list[dict[str, Any]]:
+        out = []
+        for job in self.store.jobs():
+            missions = self.store.missions(job_id=job.id)
+            total = self.store.job_working_m(job.id)
+            out.append({"id": job.id, "name": job.name, "state": job.state, "vehicles": list(job.vehicles),
+                        "coverage": sum(m.done_m for m in missions) / total if total > 0 else 0.0})
+        return out
+
+    # --- vehicle traffic ----------------------------------------------------------------------------
+    def on_hello(self, vehicle: str, kind: str, driver: str, kinds: Sequence[str], features: Sequence[str],
+                 spec: dict[str, Any], mission: int, index: int, state: int, new_session: bool) -> None:
+        info = self.vehicles.setdefault(vehicle, VehicleInfo(vehicle))
+        info.kind, info.driver = kind, driver
+        info.kinds, info.features, info.spec = frozenset(kinds), frozenset(features), _spec(spec)
+        info.online, info.offline_since = True, None
+        info.mission, info.index, info.state = mission, index, state
+        if new_session:
+            info.delivering, info.commanded = 0, None
+        self.store.upsert_vehicle(vehicle, kind, driver, sorted(kinds), sorted(features), spec)
+        logger.info("vehicle %s registered (%s, driver %s%s)", vehicle, kind, driver,
+                    f", holds mission {mission} at {index}" if mission else "")
+        if mission:
+            m = self.store.mission(mission)
+            if m is not None and m.vehicle == vehicle and not m.phase.is_final:
+                self._progress(m, index, state, None)
+        self._drive(vehicle)
+
+    def on_lost(self, vehicle: str) -> None:
+        info = self.vehicles.get(vehicle)
+        if info is None or not info.online:
+            return
+        info.online, info.offline_since = False, self.clock()
+        info.delivering, info.commanded = 0, None
+        logger.warning("vehicle %s lost (no heartbeat)", vehicle)
+
+    def on_progress(self, vehicle: str, mission: int, index: int, state: int, coverage: float) -> bool:
+        """Store progress; True when the agent may be acknowledged (stored, or older than what is stored)."""
+        info = self.vehicles.get(vehicle)
+        m = self.store.mission(mission)
+        if info is None or m is None or m.vehicle != vehicle:
+            return True   # acknowledge and forget: nothing of ours
+        info.mission, info.index, info.state = mission, max(info.index, index), state
+        if not m.phase.is_final:
+            self._progress(m, index, state, coverage)
+        self._drive(vehicle)
+        return True
+
+    def _progress(self, m: MissionRow, index: int, state: int, coverage: float | None) -> None:
+        cum = self._cumulative(m.plan_id)
+        if state == AgentState.COMPLETE:
+            index = max(index, len(cum) - 1)
+        done = working_done_m(cum, index)
+        cov = coverage if coverage is not None else (done / cum[-1] if len(cum) and cum[-1] > 0 else 0.0)
+        self.store.record_progress(m.id, index, state, cov, done)
+        if state == AgentState.COMPLETE:
+            self.store.set_phase(m.id, MissionPhase.COMPLETE)
+            self._finish_job_if_done(m.job_id)
+        elif state == AgentState.FAILED:
+            self._fail(m, "vehicle reported the mission failed")
+        elif state == AgentState.ACTIVE and m.phase in (MissionPhase.SENT, MissionPhase.READY, MissionPhase.PAUSED):
+            self.store.set_phase(m.id, MissionPhase.ACTIVE)
+        elif state == AgentState.PAUSED and m.phase in (MissionPhase.ACTIVE, MissionPhase.SENT, MissionPhase.READY):
+            self.store.set_phase(m.id, MissionPhase.PAUSED)
+
+    def on_plan_ack(self, vehicle: str, mission: int, complete: bool, ok: bool, reason: str) -> None:
+        info = self.vehicles.get(vehicle)
+        m = self.store.mission(mission)
+        if info is None or m is None or m.vehicle != vehicle:
+            return
+        if not ok:
+            info.delivering = 0
+            self.store.add_event(vehicle, mission, int(EventCode.FAULT), int(Severity.CRITICAL),
+                                 f"plan refused: {reason}")
+            self._fail(m, f"plan refused: {reason}")
+            return
+        if complete and info.delivering == mission:
+            info.delivering = 0
+            info.mission, info.state = mission, AgentState.IDLE
+            info.index = max(m.acked_index, 0)
+            if m.phase == MissionPhase.SENT:
+                self.store.set_phase(m.id, MissionPhase.READY)
+            self._drive(vehicle)
+
+    def on_command_ack(self, vehicle: str, command: CommandCode, ok: bool, result: str) -> None:
+        info = self.vehicles.get(vehicle)
+        if info is None:
+            return
+        pending, info.commanded = info.commanded, None
+        mission = pending[0] if pending else 0
+        m = self.store.mission(mission) if mission else None
+        if not ok:
+            self.store.add_event(vehicle, mission or None, int(EventCode.DRIVER_ERROR), int(Severity.WARNING),
+                                 f"{command.name.lower()} failed: {result}")
+            if m is not None and command in (CommandCode.START, CommandCode.RESUME) and not m.phase.is_final:
+                self._fail(m, f"{command.name.lower()} failed: {result}")
+            return
+        if m is not None and not m.phase.is_final:
+            if command in (CommandCode.START, CommandCode.RESUME):
+                self.store.set_phase(m.id, MissionPhase.ACTIVE)
+                info.state = AgentState.ACTIVE
+            elif command == CommandCode.PAUSE:
+                self.store.set_phase(m.id, MissionPhase.PAUSED)
+                info.state = AgentState.PAUSED
+        if command in (CommandCode.ABORT, CommandCode.ESTOP) and info.mission == mission:
+            info.state = AgentState.ABORTED
+        self._drive(vehicle)
+
+    def on_event(self, vehicle: str, mission: int, code: EventCode, severity: Severity, text: str) -> None:
+        self.store.add_event(vehicle, mission or None, int(code), int(severity), text)
+        m = self.store.mission(mission) if mission else None
+        if code in (EventCode.FAULT, EventCode.FAILSAFE) and m is not None and m.vehicle == vehicle \
+                and not m.phase.is_final:
+            self._fail(m, f"{code.name.lower()}: {text}")
+
+    def on_telemetry(self, vehicle: str, values: dict[str, Any]) -> None:
+        info = self.vehicles.get(vehicle)
+        if info is None:
+            return
+        info.telemetry = values
+        now = self.clock()
+        if now - info.telemetry_saved_s >= self.telemetry_every_s:
+            info.telemetry_saved_s = now
+            self.store.add_telemetry(vehicle, values)
+
+    # --- timers -------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        now = self.clock()
+        for info in list(self.vehicles.values()):
+            if info.online or info.offline_since is None or now - info.offline_since < self.replan_after_s:
+                continue
+            open_missions = self.store.missions(vehicle=info.id, open_only=True)
+            if open_missions:
+                self._reassign(info.id, open_missions, f"vehicle {info.id} lost")
+
+    # --- decisions ----------------------------------------------------------------------------------
+    def _drive(self, vehicle: str) -> None:
+        """Send what closes the gap between what ``vehicle`` holds and what it should be doing."""
+        info = self.vehicles.get(vehicle)
+        if info is None or not info.online or info.delivering or info.commanded is not None:
+            return   # offline, or an answer is awaited: the bus resends until it comes
+        queue = self.store.missions(vehicle=vehicle, open_only=True)
+        head = queue[0] if queue else None
+        holds = info.mission
+        if holds and (head is None or holds != head.id) and info.state in (
+                AgentState.ACTIVE, AgentState.PAUSED, AgentState.RETURNING):
+            logger.info("vehicle %s still drives mission %d: aborting it", vehicle, holds)
+            self._command(info, holds, CommandCode.ABORT)
+            return
+        if head is None:
+            return
+        if holds != head.id:
+            self._deliver(info, head)
+            return
+        job = self._job(head.job_id)
+        run = job.state == JobState.ACTIVE and not info.hold
+        if info.state == AgentState.IDLE and run:
+            self._command(info, head.id, CommandCode.START)
+        elif info.state == AgentState.ACTIVE and not run:
+            self._command(info, head.id, CommandCode.PAUSE)
+        elif info.state == AgentState.PAUSED and run:
+            self._command(info, head.id, CommandCode.RESUME)
+
+    def _deliver(self, info: VehicleInfo, m: MissionRow) -> None:
+        start = max(m.acked_index, 0)
+        self.store.set_phase(m.id, MissionPhase.SENT)
+        info.delivering = m.id
+        logger.info("mission %d -> %s (from sample %d)", m.id, info.id, start)
+        self.link.send_plan(info.id, m.id, m.job_id, self.store.plan_bytes(m.plan_id), start)
+
+    def _command(self, info: VehicleInfo, mission: int, command: CommandCode) -> None:
+        info.commanded = (mission, int(command))
+        self.link.send_command(info.id, mission, command)
+
+    def _fail(self, m: MissionRow, reason: str) -> None:
+        logger.warning("mission %d on %s failed: %s", m.id, m.vehicle, reason)
+        self._reassign(m.vehicle, [m], reason, phase=MissionPhase.FAILED)
+
+    def _finish_job_if_done(self, job_id: int) -> None:
+        job = self.store.job(job_id)
+        if job is None or job.state in JobState.FINAL:
+            return
+        if not self.store.missions(job_id=job_id, open_only=True):
+            self.store.set_job_state(job_id, JobState.COMPLETE)
+            logger.info("job %d complete", job_id)
+
+    def _receivers(self, job: JobRow, lost: str, needs: frozenset[str], turn_radius_m: float) -> list[VehicleInfo]:
+        out = []
+        for vid in job.vehicles:
+            info = self.vehicles.get(vid)
+            if info is None or vid == lost or not info.online:
+                continue
+            if not needs <= info.offers:
+                continue
+            if info.spec is not None and info.spec.min_turn_radius_m > turn_radius_m + 1e-6 and turn_radius_m > 0:
+                continue
+            out.append(info)
+        return out
+
+    def _reassign(self, vehicle: str, missions: list[MissionRow], reason: str,
+                  phase: MissionPhase = MissionPhase.REASSIGNED) -> None:
+        for m in missions:
+            job = self._job(m.job_id)
+            plan = self._plan(m.plan_id)
+            lost = self.vehicles.get(vehicle)
+            needs = self.job_vehicles_required(job) | ({lost.kind} if lost and lost.kind else frozenset())
+            receivers = self._receivers(job, vehicle, needs, plan.turn_radius_m)
+            if not receivers:
+                if phase == MissionPhase.FAILED:
+                    self.store.set_phase(m.id, MissionPhase.FAILED, f"{reason}; no capable vehicle left")
+                    self._finish_job_if_done(m.job_id)
+                elif m.id not in self._stranded:
+                    self._stranded.add(m.id)
+                    logger.warning("mission %d: no capable vehicle to take it over; waiting", m.id)
+                continue
+            ranges = split_remaining(plan, max(m.acked_index, 0), len(receivers))
+            with self.store.transaction():
+                self.store.set_phase(m.id, phase, reason)
+                loads = {r.id: self._queued_work_m(r.id) for r in receivers}
+                for a, b in ranges:
+                    target = min(receivers, key=lambda r: loads[r.id])
+                    start = self._queue_end(target.id, plan)
+                    speed = target.spec.transit_speed_mps if target.spec else float(plan.path["speed"].max())
+                    piece = build_piece(plan, a, b, start, speed, self.planner(), m.id).with_(vehicle=target.id)
+                    plan_id = self.store.add_plan(m.job_id, piece, source=(m.id, a, b))
+                    new = self.store.add_mission(m.job_id, plan_id, target.id, self.store.next_queue_pos(target.id))
+                    loads[target.id] += piece.metrics.working_length_m + piece.metrics.headland_length_m
+                    logger.info("mission %d samples [%d, %d) -> mission %d on %s", m.id, a, b, new, target.id)
+                self.store.add_event(vehicle, m.id, int(EventCode.INFO), int(Severity.WARNING),
+                                     f"{reason}: {len(ranges)} piece(s) re-planned onto "
+                                     f"{', '.join(sorted({r.id for r in receivers}))}")
+            if phase == MissionPhase.REASSIGNED:
+                self.link.forget(vehicle)
+            self._finish_job_if_done(m.job_id)
+            for r in receivers:
+                self._drive(r.id)
+
+    def _queued_work_m(self, vehicle: str) -> float:
+        total = 0.0
+        for m in self.store.missions(vehicle=vehicle, open_only=True):
+            cum = self._cumulative(m.plan_id)
+            total += float(cum[-1]) - working_done_m(cum, m.acked_index) if len(cum) else 0.0
+        return total
+
+    def _queue_end(self, vehicle: str, plan: Plan) -> np.ndarray | None:
+        """Where ``vehicle`` will be when its queue is done: the last sample of its last open mission,
+        else where its telemetry says it is."""
+        queue = self.store.missions(vehicle=vehicle, open_only=True)
+        if queue:
+            return self._plan(queue[-1].plan_id).path[-1]
+        t = self.vehicles[vehicle].telemetry
+        if t and all(isinstance(t.get(k), float) and math.isfinite(t[k]) for k in ("x", "y")):
+            out = np.zeros(1, dtype=PATH_DTYPE)[0]
+            out["x"], out["y"] = t["x"], t["y"]
+            out["heading"] = t.get("heading_rad", 0.0) if math.isfinite(t.get("heading_rad", math.nan)) else 0.0
+            return out
+        return None
+
+    # --- caches -------------------------------------------------------------------------------------
+    def _plan(self, plan_id: int) -> Plan:
+        return self.store.plan(plan_id)
+
+    def _cumulative(self, plan_id: int) -> np.ndarray:
+        if plan_id not in self._cum:
+            self._cum[plan_id] = working_cumulative(self._plan(plan_id))
+        return self._cum[plan_id]
+
+    def snapshot(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return [v.summary() for v in self.vehicles.values()], self.jobs_summary()
+
+
+def implement_requirements(implement: str) -> frozenset[str]:
+    """What a vehicle must offer to carry ``implement`` (an implement spec string; empty = nothing)."""
+    if not implement:
+        return frozenset()
+    from .implement import build_implement
+    return frozenset(build_implement(implement).capabilities_required)
+
+
+def _spec(data: dict[str, Any] | None) -> VehicleSpec | None:
+    if not data:
+        return None
+    try:
+        return VehicleSpec.from_dict(data)
+    except (ConfigError, TypeError, ValueError) as exc:
+        logger.warning("ignoring a bad vehicle spec: %s", exc)
+        return None

@@ -1,0 +1,214 @@
+"""Test doubles for the fleet-control tests: a driver that really drives a plan in time, and plan makers.
+
+:class:`PathDriver` advances along the uploaded plan at the plan's speed (times ``time_scale``) on an
+injected clock and records every stretch it drives, so tests can check coverage and that nothing is driven
+twice. It is a stand-in for a vehicle in the *transport* tests; the reliability tests also run through
+``drivers/sim.py`` when that driver is installed.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from shapely.geometry import LineString, Polygon, box
+from shapely.ops import unary_union
+
+from agrifleet.core.plan import Plan, SegmentKind, make_path, segment_lengths
+from agrifleet.core.vehicle import VehicleSpec
+from agrifleet.drivers.base import (Capabilities, CommandRejected, Driver, GnssQuality, MissionState,
+                                    TelemetrySample)
+
+
+class PathDriver(Driver):
+    """Drives the uploaded plan sample by sample at plan speed x ``time_scale``."""
+
+    name = "path-double"
+
+    def __init__(self, vehicle_id: str, url: str | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 time_scale: float = 50.0, kind: str = "tractor", features: tuple[str, ...] = ("spray",),
+                 turn_radius_m: float = 4.0, battery_pct: float = 90.0) -> None:
+        super().__init__(vehicle_id, url)
+        self.clock, self.time_scale, self.kind = clock, time_scale, kind
+        self.features = frozenset(features)
+        self.spec = VehicleSpec(name=vehicle_id, kind=kind, min_turn_radius_m=turn_radius_m)
+        self.battery_pct = battery_pct
+        self.gnss = GnssQuality.RTK_FIXED
+        self.lock = threading.Lock()
+        self.plan: Plan | None = None
+        self.state = MissionState.IDLE
+        self.idx, self.offset_m = 0, 0.0
+        self.t_last = clock()
+        self.uploads: list[tuple[Plan, int]] = []
+        self.driven: list[list[int]] = []        # per upload: the stretches i -> i+1 driven, in order
+        self.calls: list[str] = []
+        self.connected = False
+        self.reject: set[str] = set()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(kinds=frozenset({self.kind}), features=self.features)
+
+    def connect(self, timeout_s: float = 10.0) -> None:
+        self.connected = True
+
+    def upload(self, plan: Plan, start_index: int = 0) -> None:
+        with self.lock:
+            self._check("upload")
+            self.plan, self.idx, self.offset_m = plan, start_index, 0.0
+            self.state = MissionState.IDLE
+            self.uploads.append((plan, start_index))
+            self.driven.append([])
+
+    def _check(self, call: str) -> None:
+        self.calls.append(call)
+        if call in self.reject:
+            raise CommandRejected(f"{call}()", "DENIED", "rejected by the test")
+
+    def start(self) -> None:
+        with self.lock:
+            self._check("start")
+            self._advance()
+            self.state, self.t_last = MissionState.ACTIVE, self.clock()
+
+    def pause(self) -> None:
+        with self.lock:
+            self._check("pause")
+            self._advance()
+            if self.state == MissionState.ACTIVE:
+                self.state = MissionState.PAUSED
+
+    def resume(self) -> None:
+        with self.lock:
+            self._check("resume")
+            if self.state == MissionState.PAUSED:
+                self.state, self.t_last = MissionState.ACTIVE, self.clock()
+
+    def abort(self) -> None:
+        with self.lock:
+            self._check("abort")
+            self._advance()
+            self.state = MissionState.ABORTED
+
+    def return_home(self) -> None:
+        with self.lock:
+            self._check("return_home")
+            self._advance()
+            self.state = MissionState.RETURNING
+
+    def fail(self) -> None:
+        with self.lock:
+            self._advance()
+            self.state = MissionState.FAILED
+
+    def _advance(self) -> None:
+        now = self.clock()
+        dt, self.t_last = now - self.t_last, now
+        if self.state != MissionState.ACTIVE or self.plan is None:
+            return
+        path = self.plan.path
+        lengths = segment_lengths(path)
+        while dt > 0 and self.idx < len(path) - 1:
+            v = max(float(path["speed"][self.idx]), 0.1) * self.time_scale
+            left = lengths[self.idx] - self.offset_m
+            if dt * v >= left:
+                dt -= left / v
+                self.driven[-1].append(self.idx)
+                self.idx, self.offset_m = self.idx + 1, 0.0
+            else:
+                self.offset_m += dt * v
+                dt = 0.0
+        if self.idx >= len(path) - 1:
+            self.state = MissionState.COMPLETE
+
+    def position(self) -> tuple[float, float, float]:
+        if self.plan is None:
+            return math.nan, math.nan, math.nan
+        p = self.plan.path
+        i = self.idx
+        if i >= len(p) - 1:
+            return float(p["x"][-1]), float(p["y"][-1]), float(p["heading"][-1])
+        length = math.hypot(p["x"][i + 1] - p["x"][i], p["y"][i + 1] - p["y"][i])
+        f = self.offset_m / length if length > 0 else 0.0
+        return (float(p["x"][i] + f * (p["x"][i + 1] - p["x"][i])),
+                float(p["y"][i] + f * (p["y"][i + 1] - p["y"][i])), float(p["heading"][i]))
+
+    def telemetry(self, timeout_s: float = 0.0) -> Iterator[TelemetrySample]:
+        with self.lock:
+            self._advance()
+            x, y, h = self.position()
+            sample = TelemetrySample(t_mono_s=self.clock(), x=x, y=y, z=0.0, heading_rad=h,
+                                     speed_mps=2.0 if self.state == MissionState.ACTIVE else 0.0,
+                                     battery_pct=self.battery_pct, mode=self.state.name, armed=True,
+                                     gnss=self.gnss, mission=self.state,
+                                     plan_index=self.idx if self.plan is not None else -1)
+        yield sample
+
+    def close(self) -> None:
+        self.connected = False
+
+    def driven_xy(self) -> list[np.ndarray]:
+        """Working stretches driven, as (2, 2) arrays of their end points."""
+        out = []
+        for (plan, _), stretches in zip(self.uploads, self.driven):
+            p = plan.path
+            for i in stretches:
+                if p["sections"][i] and p["kind"][i] in (SegmentKind.SWATH, SegmentKind.HEADLAND):
+                    out.append(np.array([[p["x"][i], p["y"][i]], [p["x"][i + 1], p["y"][i + 1]]]))
+        return out
+
+
+def lawnmower(x0: float, y0: float, width_m: float, n_swaths: int, length_m: float, speed_mps: float = 2.0,
+              step_m: float = 1.0, boundary: Polygon | None = None, first_swath: int = 0) -> Plan:
+    """Swaths north-south ``length_m`` long, ``width_m`` apart, joined by half-circle turns above/below."""
+    parts = []
+    r = width_m / 2
+    n = int(length_m / step_m)
+    for k in range(n_swaths):
+        x = x0 + k * width_m
+        ys = np.linspace(y0, y0 + length_m, n + 1)
+        if k % 2:
+            ys = ys[::-1]
+        heading = math.pi / 2 if k % 2 == 0 else -math.pi / 2
+        parts.append(make_path(np.column_stack([np.full(len(ys), x), ys])[:-1], np.full(len(ys) - 1, heading),
+                               kind=SegmentKind.SWATH, speed_mps=speed_mps, sections=1, swath=first_swath + k))
+        if k < n_swaths - 1:
+            cy = ys[-1]
+            a = np.linspace(math.pi, 0.0, 13) if k % 2 == 0 else np.linspace(-math.pi, 0.0, 13)
+            xy = np.column_stack([x + r + r * np.cos(a), cy + r * np.sin(a)])
+            parts.append(make_path(xy[:-1], kind=SegmentKind.TURN, speed_mps=speed_mps / 2))
+        else:
+            parts.append(make_path(np.array([[x, ys[-1]]]), np.array([heading]), kind=SegmentKind.SWATH,
+                                   speed_mps=speed_mps, sections=0, swath=-1))
+    path = np.concatenate(parts)
+    if boundary is None:
+        boundary = box(x0 - width_m, y0 - width_m - 2, x0 + n_swaths * width_m, y0 + length_m + width_m + 2)
+    return Plan(path=path, boundary=boundary, width_m=width_m, turn_radius_m=r, field_name="test field")
+
+
+def field_plans(vehicles: list[str], swaths_each: int = 4, width_m: float = 6.0, length_m: float = 60.0,
+                speed_mps: float = 2.0) -> tuple[dict[str, Plan], Polygon]:
+    """One field split into a strip per vehicle; every plan carries the whole field's boundary."""
+    n = len(vehicles) * swaths_each
+    field = box(-width_m, -width_m - 2, n * width_m, length_m + width_m + 2)
+    plans = {v: lawnmower(k * swaths_each * width_m, 0.0, width_m, swaths_each, length_m, speed_mps,
+                          boundary=field, first_swath=k * swaths_each).with_(vehicle=v)
+             for k, v in enumerate(vehicles)}
+    return plans, field
+
+
+def covered_area(segments: list[np.ndarray], width_m: float) -> Any:
+    lines = [LineString(s).buffer(width_m / 2, cap_style="flat") for s in segments if np.ptp(s, axis=0).any()]
+    return unary_union(lines)
+
+
+def planned_area(plans: list[Plan]) -> Any:
+    segs = []
+    for plan in plans:
+        p = plan.path
+        for i in range(len(p) - 1):
+            if p["sections"][i] and p["kind"][i] in (SegmentKind.SWATH, SegmentKind.HEADLAND):
+                segs.append(np.array([[p["x"][i], p["y"][i]], [p["x"][i + 1], p["y"][i + 1]]]))
+    return covered_area(segs, plans[0].width_m)

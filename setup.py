@@ -112,6 +112,11 @@ ENTRY_POINTS = {
         "demo = agrifleet.planners.cli:DemoCommand",
         "plugins = agrifleet.core.plugin_cli:PluginsCommand",
         "export = agrifleet.planners.export.cli:ExportCommand",
+        "serve = agrifleet.core.fleet_cli:ServeCommand",
+        "job = agrifleet.core.fleet_cli:JobCommand",
+        "watch = agrifleet.core.fleet_cli:WatchCommand",
+        "keys = agrifleet.core.fleet_cli:KeysCommand",
+        "agent = agrifleet.drivers.cli:AgentCommand",
     ],
     "agrifleet.planners": [
         "coverage = agrifleet.planners.coverage:CoveragePlanner",

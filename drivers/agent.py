@@ -109,6 +109,10 @@ class Agent:
         self.bus.start()
         self._run_loop()
 
+    def request_stop(self) -> None:
+        """Ask the loop to end (safe from a signal handler); :meth:`run` then returns."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 10.0, close_driver: bool = True) -> None:
         """Stop serving. ``close_driver=False`` leaves the vehicle as it is (a crash, as tests need it)."""
         self._stop.set()

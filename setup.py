@@ -128,7 +128,9 @@ ENTRY_POINTS = {
         "mower = agrifleet.plugins.mower:Mower",
         "camera = agrifleet.plugins.camera:SurveyCamera",
     ],
-    "agrifleet.drivers": [],
+    "agrifleet.drivers": [
+        "sim = agrifleet.drivers.sim:SimDriver",
+    ],
     "agrifleet.vehicles": [
         "tractor = agrifleet.sim.vehicles:TractorModel",
         "rover = agrifleet.sim.vehicles:RoverModel",

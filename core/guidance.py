@@ -281,7 +281,9 @@ class PathFollower:
         dist = math.hypot(dx, dy)
         if dist < 1e-6:
             return 0.0
-        alpha = math.atan2(dy, dx) - travel
+        alpha = math.remainder(math.atan2(dy, dx) - travel, 2.0 * math.pi)
+        if abs(alpha) > math.pi / 2:  # goal behind: turn at full lock towards it (left when dead astern)
+            return self.max_steer_rad if alpha >= 0 or alpha <= -math.pi + 1e-3 else -self.max_steer_rad
         return math.atan2(2.0 * self.wheelbase_m * math.sin(alpha), dist)
 
     def _stanley(self, x: float, y: float, heading: float, speed: float) -> float:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agrifleet.core.errors import ConfigError
 
-__all__ = ["Payload", "RotorPower"]
+if TYPE_CHECKING:
+    from agrifleet.core.implement import Implement
+
+__all__ = ["Payload", "RotorPower", "payload_from_implement"]
 
 M2_PER_HA = 10_000.0
 
@@ -109,3 +113,11 @@ class RotorPower:
     def hover_w(self, mass_kg: float, gravity_mps2: float, air_density_kg_m3: float) -> float:
         """Power to hover in still air with total mass ``mass_kg``."""
         return self.power_w(mass_kg * gravity_mps2, 0.0, 0.0, air_density_kg_m3)
+
+
+def payload_from_implement(implement: "Implement") -> Payload:
+    """The :class:`Payload` of an implement plugin: its sections (left to right) and its consumable's rate."""
+    consumable = implement.consumable
+    rate = consumable.rate_per_ha if consumable is not None else 0.0
+    density = consumable.density_kg_per_unit if consumable is not None else 1.0
+    return Payload(tuple(s.width_m for s in implement.sections), rate, density)

@@ -123,7 +123,8 @@ def _check_lonlat(pts: np.ndarray, src: RingSource, label: str) -> None:
     lon, lat = pts[:, 0], pts[:, 1]
     lat_bad = np.abs(lat) > 90.0
     lon_bad = np.abs(lon) > 180.0
-    if lat_bad.any() and not (np.abs(lon) > 90.0).any() and not lon_bad.any():
+    swapped_ok = not (np.abs(lon) > 90.0).any() and not (np.abs(lat) > 180.0).any()
+    if lat_bad.mean() >= 0.5 and swapped_ok:
         i = int(np.argmax(lat_bad))
         raise FieldError(
             f"{src}: {label} point {i} {pts[i].tolist()} has latitude {lat[i]:g} outside [-90, 90]; "

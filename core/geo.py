@@ -152,13 +152,21 @@ def gcj02_to_bd09(lonlat: np.ndarray) -> np.ndarray:
     return np.stack([z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006], axis=-1)
 
 
-def bd09_to_gcj02(lonlat: np.ndarray) -> np.ndarray:
-    """``(N, 2)`` BD-09 lon/lat -> GCJ-02 lon/lat."""
-    bx, by = _split(lonlat)
+def bd09_to_gcj02(lonlat: np.ndarray, refine: int = 3) -> np.ndarray:
+    """``(N, 2)`` BD-09 lon/lat -> GCJ-02 lon/lat.
+
+    Baidu's published inverse is an approximation (up to ~2e-6 degrees, 0.2 m, off); ``refine`` Newton-free
+    fixed-point steps on the exact forward formula bring it below 1e-12 degrees.
+    """
+    bd = np.asarray(lonlat, dtype=float)
+    bx, by = _split(bd)
     x, y = bx - 0.0065, by - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    return np.stack([z * np.cos(theta), z * np.sin(theta)], axis=-1)
+    gcj = np.stack([z * np.cos(theta), z * np.sin(theta)], axis=-1)
+    for _ in range(refine):
+        gcj = gcj + (bd - gcj02_to_bd09(gcj))
+    return gcj
 
 
 def wgs84_to_bd09(lonlat: np.ndarray) -> np.ndarray:

@@ -291,6 +291,13 @@ def _shapefile_polygons(shape: Any, src: RingSource, role: str, props: dict) -> 
                        rings, role, props) for k, rings in enumerate(outers)]
 
 
+def read_isoxml(path: str, text: str) -> RawFile:
+    """ISOXML TaskData partfields (:mod:`agrifleet.core.isoxml_fields`, imported on use)."""
+    from .isoxml_fields import read_isoxml as read
+
+    return read(path, text)
+
+
 Reader = Callable[[str, Any], RawFile]
 READERS: dict[str, tuple[Reader, bool]] = {
     # suffix: (reader, binary file read by the reader itself)
@@ -300,6 +307,7 @@ READERS: dict[str, tuple[Reader, bool]] = {
     ".wkt": (read_wkt, False),
     ".txt": (read_wkt, False),
     ".shp": (read_shapefile, True),
+    ".xml": (read_isoxml, False),  # ISOXML TASKDATA.XML
 }
 
 

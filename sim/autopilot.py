@@ -1,0 +1,548 @@
+"""A simulated flight controller that speaks real MAVLink 2, with ArduPilot and PX4 personalities.
+
+:class:`SimAutopilot` sits on a vehicle model in a :class:`~agrifleet.sim.world.World` as that vehicle's
+controller: at every control tick it reads its GNSS, checks its failsafes, runs the mode it is in (the
+mission, a hold, a return to launch, a landing) and hands the model an ``AirControl`` or ``GroundControl``;
+between ticks it answers whatever arrives on its MAVLink links. Ground stations fly it as they fly ArduPilot
+or PX4: heartbeat and health, home and version on request, the mission protocol, commands with addressed
+acknowledgements, mission progress, parameters, failsafes and optional MAVLink 2 signing (see
+``../shared/MAVLINK_NOTES.md`` for what each of those must look like on the wire).
+
+Everything the vehicle does runs on the world's simulated clock (telemetry rates, failsafe timers, hold
+times), so at ``speed_factor`` K the vehicle lives K times faster than the ground station; only the
+protocol timers of the mission exchange run on the wall clock. :class:`~agrifleet.sim._mav_runner.Runner`
+paces the world and serves the sockets.
+
+Parts: :mod:`._mav_proto` (wire constants), :mod:`._mav_modes` (personalities), :mod:`._mav_params`,
+:mod:`._mav_mission` (mission protocol), :mod:`._mav_nav` (mission execution), :mod:`._mav_guidance`
+(motions), :mod:`._mav_failsafe`, :mod:`._mav_outputs` (implement outputs), :mod:`._mav_telemetry`,
+:mod:`._mav_commands` (command handlers), :mod:`._mav_links`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from agrifleet.core.errors import ConfigError
+from agrifleet.core.implement import Implement
+from agrifleet.core.vehicle import AirControl, GroundControl, VehicleModel
+from agrifleet.drivers.base import GnssQuality
+
+from ._mav_commands import handle_command
+from ._mav_failsafe import Failsafes
+from ._mav_guidance import Chain, Climb, Estimate, Hold, Land, Motion, PathMotion
+from ._mav_links import Link
+from ._mav_mission import MissionItem, MissionServer
+from ._mav_modes import FlightMode, ModeEntry, Personality, personality
+from ._mav_nav import MissionExecutor
+from ._mav_outputs import Outputs
+from ._mav_params import FailsafeAction, ParamService, ParamStore, pack_voltage, param_table
+from ._mav_proto import (COMP_AUTOPILOT, RELATIVE_FRAMES, LandedState, MavMissionResult, MavMissionType,
+                         MavModeFlag, MavResult, MavSeverity, MavState, MavType, MissionState, MsgId,
+                         load_mavutil)
+from ._mav_telemetry import BUILDERS, CAPABILITIES_COMMON, Streams
+from .sensors import Gnss
+from .world import World
+
+__all__ = ["AutopilotConfig", "SimAutopilot"]
+
+logger = logging.getLogger(__name__)
+
+FIX_TYPE = {GnssQuality.NONE: 1, GnssQuality.SINGLE: 3, GnssQuality.DGPS: 4, GnssQuality.RTK_FLOAT: 5,
+            GnssQuality.RTK_FIXED: 6}
+SW_VERSION = {"ardupilot": (4 << 24) | (5 << 16) | (7 << 8) | 255, "px4": (1 << 24) | (15 << 16) | 255}
+
+
+@dataclass(frozen=True, slots=True)
+class AutopilotConfig:
+    """Who the simulated autopilot is and where it starts. ``home_alt_m`` is above mean sea level."""
+
+    autopilot: str = "px4"
+    home_lat_deg: float = 52.0
+    home_lon_deg: float = 5.0
+    home_alt_m: float = 0.0
+    sysid: int = 1
+    control_period_s: float = 0.05
+    signing_key: bytes | None = None
+    rates_hz: Mapping[int, float] | None = None
+    params: Mapping[str, float] = field(default_factory=dict)   # initial parameter values
+
+    def __post_init__(self) -> None:
+        personality(self.autopilot)       # raises on an unknown name
+        if not (math.isfinite(self.home_lat_deg) and -90 < self.home_lat_deg < 90):
+            raise ConfigError(f"autopilot: home latitude {self.home_lat_deg!r} is not within (-90, 90)")
+        if not (math.isfinite(self.home_lon_deg) and -180 <= self.home_lon_deg <= 180):
+            raise ConfigError(f"autopilot: home longitude {self.home_lon_deg!r} is not within [-180, 180]")
+        if not math.isfinite(self.home_alt_m):
+            raise ConfigError(f"autopilot: home altitude {self.home_alt_m!r} is not a number")
+        if not 1 <= self.sysid <= 250:
+            raise ConfigError(f"autopilot: sysid {self.sysid} must be within 1..250 (255 is a ground station's)")
+        if not (math.isfinite(self.control_period_s) and 0 < self.control_period_s <= 0.5):
+            raise ConfigError(f"autopilot: control_period_s = {self.control_period_s!r} must be in (0, 0.5]")
+        if self.signing_key is not None and len(self.signing_key) != 32:
+            raise ConfigError("autopilot: a MAVLink 2 signing key has exactly 32 bytes")
+
+
+class SimAutopilot:
+    """The flight controller of one simulated vehicle (a :class:`~agrifleet.sim.world.Controller`)."""
+
+    def __init__(self, world: World, vehicle_id: str, model: VehicleModel, config: AutopilotConfig, *,
+                 links: Sequence[Link] = (), gnss: Gnss | None = None, implement: Implement | None = None,
+                 wall_clock: Callable[[], float] = time.monotonic) -> None:
+        if world.frame is None:
+            raise ConfigError("autopilot: the world needs a local frame (LocalFrame) to report positions")
+        self.world, self.vehicle_id, self.model, self.config = world, vehicle_id, model, config
+        self.spec = model.spec
+        self.air = not self.spec.kind.is_ground
+        self.personality: Personality = personality(config.autopilot)
+        self.sysid = config.sysid
+        self.mav_type = int(MavType.QUADROTOR if self.air else MavType.GROUND_ROVER)
+        self.autopilot_type = int(self.personality.autopilot)
+        self.capabilities = int(CAPABILITIES_COMMON) | (16 if self.personality.param_bytewise else 4096)
+        self.sw_version = SW_VERSION[self.personality.name]
+        self.frame = world.frame
+        self.links = list(links)
+        self._wall = wall_clock
+        mavutil = load_mavutil()
+        self.enc = mavutil.mavlink.MAVLink(None, srcSystem=self.sysid, srcComponent=COMP_AUTOPILOT)
+        self._reply_link: Link | None = None
+
+        home_xy = self.frame.to_local(np.array([config.home_lon_deg, config.home_lat_deg]))
+        model.place(float(home_xy[0]), float(home_xy[1]), 0.0, world)  # type: ignore[attr-defined]
+        self.home_xyz = (float(home_xy[0]), float(home_xy[1]), model.state.z)
+        self.home_lat_lon_alt = (config.home_lat_deg, config.home_lon_deg, config.home_alt_m)
+        self.gnss = gnss if gnss is not None else Gnss(world.spawn_rng(), GnssQuality.RTK_FIXED)
+        self._fix_xyz = (model.state.x, model.state.y, model.state.z)
+        self._truth_at_fix = self._fix_xyz
+        self.fix_type, self.satellites = FIX_TYPE[GnssQuality.RTK_FIXED], 24
+        self.t_boot_s = world.t_s
+
+        self.params = ParamStore(param_table(self.personality.name, self.air, self.sysid, self.spec.battery_wh,
+                                             self.spec.work_speed_mps), self.personality.param_bytewise,
+                                 on_change=self._param_changed)
+        for name, value in config.params.items():
+            try:
+                self.params.set(name, float(value))
+            except ValueError as exc:
+                raise ConfigError(f"autopilot {vehicle_id}: {exc}") from None
+        self.param_service = ParamService(self.params, self.enc, self._reply)
+        self.speed_mps = self.params.setting("cruise_speed_mps", self.spec.work_speed_mps)
+        self.outputs = Outputs.for_implement(implement, self.air)
+        self.failsafes = Failsafes(lambda: world.t_s, wall_clock)
+        self.executor = MissionExecutor(self.spec, self.personality.mission_offset(), self, lambda: world.t_s)
+        self.mission = MissionServer(
+            sysid=self.sysid, compid=COMP_AUTOPILOT, encoder=self.enc, send=self._reply,
+            commit=self._commit_mission, set_current=self.executor.set_current,
+            home_item=self._home_item if self.personality.home_is_seq0 else None,
+            max_items=self.personality.max_mission_items, wall_clock=wall_clock)
+        self.rally_xy: list[tuple[float, float]] = []
+        self.streams = Streams(world.t_s, dict(config.rates_hz) if config.rates_hz else None)
+        self.mode: ModeEntry = self.personality.entry(FlightMode.HOLD if self.air else FlightMode.HOLD, self.air)
+        self._motion: Motion | None = None
+        self._paused = False          # DO_PAUSE_CONTINUE inside AUTO
+        self._est = self._estimate()
+        self._mission_report = (self.executor.seq, 0, MissionState.NO_MISSION, 2)
+        self.messages_handled = 0
+        for link in self.links:
+            if config.signing_key is not None:
+                link.set_signing(config.signing_key)
+        world.add_vehicle(vehicle_id, model, self, control_period_s=config.control_period_s)
+
+    # -- clock and estimate --------------------------------------------------------------------------
+    @property
+    def state(self) -> Any:
+        return self.model.state
+
+    @property
+    def t_s(self) -> float:
+        return self.world.t_s
+
+    @property
+    def boot_ms(self) -> int:
+        return int((self.world.t_s - self.t_boot_s) * 1000) & 0xFFFFFFFF
+
+    def _estimate(self) -> Estimate:
+        s = self.model.state
+        fix = self.gnss.read(s)
+        if fix.valid:
+            self._fix_xyz = (fix.x, fix.y, fix.z)
+            self._truth_at_fix = (s.x, s.y, s.z)
+            x, y, z = self._fix_xyz
+        else:   # an ideal inertial system bridges the outage from the last fix
+            fx, fy, fz = self._fix_xyz
+            tx, ty, tz = self._truth_at_fix
+            x, y, z = fx + s.x - tx, fy + s.y - ty, fz + s.z - tz
+        self.fix_type = FIX_TYPE.get(fix.quality, 1)
+        self.satellites = 0 if not fix.valid else (24 if fix.quality >= GnssQuality.RTK_FLOAT else 14)
+        lon, lat = self.frame._inverse.transform(x, y)
+        self._lat_lon_e7 = (int(round(lat * 1e7)), int(round(lon * 1e7)))
+        return Estimate(x, y, z - self.home_xyz[2], s.heading_rad, s.speed_mps, s.vx, s.vy, s.vz, s.landed)
+
+    @property
+    def estimate(self) -> Estimate:
+        return self._est
+
+    @property
+    def lat_lon_e7(self) -> tuple[int, int]:
+        return self._lat_lon_e7
+
+    @property
+    def rel_alt_m(self) -> float:
+        return self._est.z
+
+    @property
+    def alt_amsl_m(self) -> float:
+        return self.home_lat_lon_alt[2] + self._est.z
+
+    # -- reported status -----------------------------------------------------------------------------
+    @property
+    def armed(self) -> bool:
+        return bool(self.model.state.armed)
+
+    @property
+    def base_mode(self) -> int:
+        flags = MavModeFlag.CUSTOM_MODE_ENABLED | MavModeFlag.STABILIZE_ENABLED
+        if self.mode.mode in (FlightMode.AUTO, FlightMode.RTL, FlightMode.LAND, FlightMode.TAKEOFF,
+                              FlightMode.GUIDED, FlightMode.HOLD):
+            flags |= MavModeFlag.GUIDED_ENABLED | MavModeFlag.AUTO_ENABLED
+        if self.armed:
+            flags |= MavModeFlag.SAFETY_ARMED
+        return int(flags)
+
+    @property
+    def custom_mode(self) -> int:
+        return self.mode.custom_mode
+
+    @property
+    def system_status(self) -> int:
+        if self.failsafes.active:
+            return int(MavState.CRITICAL)
+        return int(MavState.ACTIVE if self.armed else MavState.STANDBY)
+
+    @property
+    def battery_frac(self) -> float:
+        cap = self.spec.battery_wh
+        return math.nan if cap <= 0 else min(1.0, max(0.0, self.model.state.battery_wh / cap))
+
+    @property
+    def battery_voltage_v(self) -> float:
+        return pack_voltage(self.air, self.battery_frac)
+
+    @property
+    def sensor_health(self) -> int:
+        from ._mav_telemetry import SENSORS
+        from ._mav_proto import SensorBit
+        health = int(SENSORS | SensorBit.GEOFENCE)
+        if "fence" in self.failsafes.active:
+            health &= ~int(SensorBit.GEOFENCE)
+        if "battery" in self.failsafes.active:
+            health &= ~int(SensorBit.BATTERY | SensorBit.PREARM_CHECK)
+        if self.fix_type < 3:
+            health &= ~int(SensorBit.GPS)
+        return health
+
+    @property
+    def landed_state(self) -> int:
+        if not self.air:
+            return int(LandedState.ON_GROUND)
+        if self.model.state.landed:
+            return int(LandedState.ON_GROUND)
+        if isinstance(self._active_motion, Climb):
+            return int(LandedState.TAKEOFF)
+        if isinstance(self._active_motion, Land):
+            return int(LandedState.LANDING)
+        return int(LandedState.IN_AIR)
+
+    _active_motion: Motion | None = None
+
+    @property
+    def mission_report(self) -> tuple[int, int, MissionState, int]:
+        ex = self.executor
+        state = ex.state
+        if self._paused and state is MissionState.ACTIVE:
+            state = MissionState.PAUSED
+        in_auto = 1 if self.mode.mode is FlightMode.AUTO else 2
+        return (min(ex.seq, max(len(ex.items) - 1, 0)), ex.total, state, in_auto)
+
+    @property
+    def servo_pwm(self) -> list[int]:
+        return self.outputs.servo_pwm
+
+    @property
+    def home_lat_lon(self) -> tuple[float, float]:
+        return self.home_lat_lon_alt[0], self.home_lat_lon_alt[1]
+
+    # -- sending -------------------------------------------------------------------------------------
+    def send(self, msg: Any) -> None:
+        """Send on every link."""
+        for link in self.links:
+            link.send(msg)
+
+    def _reply(self, msg: Any) -> None:
+        """Send on the link the message being handled came from (all links outside a handler)."""
+        if self._reply_link is not None:
+            self._reply_link.send(msg)
+        else:
+            self.send(msg)
+
+    def statustext(self, severity: MavSeverity, text: str) -> None:
+        logger.info("%s: %s", self.vehicle_id, text)
+        self.send(self.enc.statustext_encode(int(severity), text[:50].encode("ascii", "replace")))
+
+    def send_message(self, msg_id: int, reply: bool = False) -> bool:
+        builder = BUILDERS.get(msg_id)
+        if builder is None:
+            return False
+        msg = builder(self, self.enc)
+        self._reply(msg) if reply else self.send(msg)
+        return True
+
+    # -- receiving -----------------------------------------------------------------------------------
+    def service(self, link: Link) -> int:
+        """Handle everything waiting on ``link``; returns the number of messages handled."""
+        msgs = link.receive()
+        for msg in msgs:
+            self.handle(msg, link)
+        return len(msgs)
+
+    def handle(self, msg: Any, link: Link | None = None) -> None:
+        """One received message. A malformed or unexpected message is logged and dropped, never raised."""
+        self._reply_link = link
+        try:
+            self._dispatch(msg)
+        except Exception:   # a hostile peer must never take the vehicle down  # noqa: BLE001
+            logger.exception("%s: error handling %s", self.vehicle_id, msg.get_type())
+        finally:
+            self._reply_link = None
+        self.messages_handled += 1
+
+    def _dispatch(self, msg: Any) -> None:
+        kind = msg.get_type()
+        if kind == "HEARTBEAT":
+            if msg.type == MavType.GCS:
+                self.failsafes.gcs_alive()
+            return
+        if kind in ("COMMAND_LONG", "COMMAND_INT"):
+            handle_command(self, msg)
+            return
+        if self.mission.handle(msg) or self.param_service.handle(msg):
+            return
+        if kind == "SET_MODE" and msg.target_system == self.sysid:
+            entry = self.personality.decode(msg.custom_mode, self.air)
+            if entry is not None:
+                self.set_mode(entry, "SET_MODE")
+        elif kind == "SETUP_SIGNING" and msg.target_system in (0, self.sysid):
+            key = bytes(msg.secret_key)
+            for link in self.links:
+                link.set_signing(key if any(key) else None)
+            self.statustext(MavSeverity.NOTICE, "Signing " + ("enabled" if any(key) else "disabled"))
+
+    def tick_protocol(self) -> None:
+        """Wall-clock protocol timers (mission upload re-requests)."""
+        self.mission.tick()
+
+    # -- the control loop (World.Controller) ---------------------------------------------------------
+    def __call__(self, t_s: float, state: Any) -> AirControl | GroundControl:
+        self._est = est = self._estimate()
+        for event in self.failsafes.check(armed=self.armed, landed=state.landed, air=self.air,
+                                          battery_frac=self.battery_frac, x=est.x, y=est.y, height_m=est.z,
+                                          home_xy=self.home_xyz[:2], setting=self.params.setting):
+            self._failsafe(event)
+        control = self._control(est)
+        if self.air and self.armed and state.landed and self.mode.mode in (FlightMode.LAND, FlightMode.RTL) \
+                and self._motion is not None and self._motion.done:
+            self.disarm(force=False, reason="landed")
+        for msg_id in self.streams.due(t_s):
+            self.send_message(msg_id)
+        self._report_mission()
+        return control
+
+    def _control(self, est: Estimate) -> AirControl | GroundControl:
+        sections = self.outputs.sections
+        if not self.armed:
+            self._active_motion = None
+            return AirControl() if self.air else GroundControl()
+        if self.mode.mode is FlightMode.AUTO and not self._paused:
+            motion = self.executor.update(est)
+        else:
+            if self._motion is None:
+                self._motion = Hold(self.air, est.x, est.y, est.z)
+            motion = self._motion
+            if self.mode.mode is FlightMode.TAKEOFF and motion.done and self.personality.name == "px4":
+                self.set_mode(self.personality.entry(FlightMode.HOLD, self.air), "take-off complete")
+                motion = self._motion or motion
+        self._active_motion = motion
+        return motion.control(est, sections)
+
+    def _report_mission(self) -> None:
+        report = self.mission_report
+        if report[:3] != self._mission_report[:3]:
+            self._mission_report = report
+            self.send_message(MsgId.MISSION_CURRENT)
+
+    # -- executor hooks (MissionHooks) -----------------------------------------------------------------
+    def setting(self, key: str, default: float = math.nan) -> float:
+        return self.params.setting(key, default)
+
+    def item_xyz(self, item: MissionItem) -> tuple[float, float, float] | None:
+        if not item.has_position:
+            return None
+        x, y = self.frame._forward.transform(item.lon_deg, item.lat_deg)
+        z = item.z if item.frame in RELATIVE_FRAMES else item.z - self.home_lat_lon_alt[2]
+        return float(x), float(y), (float(z) if math.isfinite(z) else math.nan)
+
+    def reached(self, seq: int) -> None:
+        self.send(self.enc.mission_item_reached_encode(seq))
+
+    def current_changed(self, seq: int) -> None:
+        self._report_mission()
+
+    def do_command(self, item: MissionItem) -> None:
+        from ._mav_commands import do_item
+        do_item(self, item.command, (item.param1, item.param2, item.param3, item.param4,
+                                     item.lat_deg, item.lon_deg, item.z))
+
+    def return_motion(self) -> Motion:
+        hx, hy = self.rtl_target()
+        if not self.air:
+            return PathMotion(self.spec, self._est, np.array([[hx, hy, 0.0]]), [self.speed_mps])
+        rtl_alt = self.setting("rtl_alt_m", 15.0)
+        climb = self.setting("climb_speed_mps", 2.5)
+        land = self.setting("land_speed_mps", 0.7)
+        return Chain(lambda e: Climb(e.x, e.y, max(e.z, rtl_alt), climb),
+                     lambda e: PathMotion(self.spec, e, np.array([[hx, hy, e.z]]), [self.speed_mps]),
+                     lambda e: Land(hx, hy, land))
+
+    def landed_in_mission(self) -> None:
+        self.disarm(force=False, reason="landed")
+
+    def rtl_target(self) -> tuple[float, float]:
+        """Home, or the nearest rally point (ArduPilot's rule)."""
+        cands = [self.home_xyz[:2]] + self.rally_xy
+        ex, ey = self._est.x, self._est.y
+        return min(cands, key=lambda p: math.hypot(p[0] - ex, p[1] - ey))
+
+    # -- modes and arming ----------------------------------------------------------------------------
+    def set_mode(self, entry: ModeEntry, reason: str = "") -> MavResult:
+        mode = entry.mode
+        if mode is FlightMode.AUTO and self.executor.total == 0:
+            self.statustext(MavSeverity.WARNING, "Mode change to AUTO failed: no mission")
+            return MavResult.DENIED
+        if mode in (FlightMode.TAKEOFF, FlightMode.LAND) and not self.air:
+            return MavResult.UNSUPPORTED
+        was = self.mode
+        if was.mode is FlightMode.AUTO and mode is not FlightMode.AUTO:
+            if mode is FlightMode.HOLD:
+                self.executor.pause()
+            else:
+                self.executor.interrupt()
+        self.mode = entry
+        self._paused = False
+        est = self._est
+        if mode is FlightMode.AUTO:
+            if was.mode is not FlightMode.AUTO or self.executor.state is MissionState.COMPLETE:
+                self.executor.start()
+            self._motion = None
+        elif mode is FlightMode.RTL:
+            self.outputs.all_off()
+            self._motion = self.return_motion()
+        elif mode is FlightMode.LAND:
+            self.outputs.all_off()
+            self._motion = Land(est.x, est.y, self.setting("land_speed_mps", 0.7))
+        elif mode is FlightMode.TAKEOFF:
+            self._motion = Climb(est.x, est.y, max(self.setting("takeoff_alt_m", 2.5), 1.0),
+                                 self.setting("climb_speed_mps", 2.5))
+        elif was.mode is not mode or self._motion is None:
+            self._motion = Hold(self.air, est.x, est.y, 0.0 if est.landed else est.z)
+        if was != entry:
+            logger.info("%s: mode %s -> %s (%s)", self.vehicle_id, was.name, entry.name, reason)
+            self.send_message(MsgId.HEARTBEAT)
+        return MavResult.ACCEPTED
+
+    def set_flight_mode(self, mode: FlightMode, reason: str) -> MavResult:
+        return self.set_mode(self.personality.entry(mode, self.air), reason)
+
+    def arm(self, force: bool = False) -> MavResult:
+        if self.armed:
+            return MavResult.ACCEPTED
+        if self.mode.mode in (FlightMode.RTL, FlightMode.LAND) and not force:
+            self.statustext(MavSeverity.CRITICAL, f"Arm: mode {self.mode.name} not armable")
+            return MavResult.DENIED
+        low = Failsafes.battery_low_frac(self.setting)
+        if not force and not math.isnan(self.battery_frac) and not math.isnan(low) and self.battery_frac <= low:
+            self.statustext(MavSeverity.CRITICAL, "Arm: battery below the failsafe level")
+            return MavResult.DENIED
+        if not self.model.arm():  # type: ignore[attr-defined]
+            self.statustext(MavSeverity.CRITICAL, "Arm: motors refused (battery empty)")
+            return MavResult.FAILED
+        est = self._est
+        self.home_xyz = (est.x, est.y, self.home_xyz[2])
+        lat, lon = self._lat_lon_e7
+        self.home_lat_lon_alt = (lat * 1e-7, lon * 1e-7, self.home_lat_lon_alt[2])
+        self.failsafes.reset()
+        self._motion = None
+        if self.mode.mode is FlightMode.AUTO:
+            self.executor.start()
+        self.send_message(MsgId.HEARTBEAT)
+        self.send_message(MsgId.HOME_POSITION)
+        return MavResult.ACCEPTED
+
+    def disarm(self, force: bool = False, reason: str = "command") -> MavResult:
+        if not self.armed:
+            return MavResult.ACCEPTED
+        state = self.model.state
+        if self.air and not state.landed and not force:
+            self.statustext(MavSeverity.CRITICAL, "Disarm: in the air (force it to cut the motors)")
+            return MavResult.DENIED
+        if not self.model.disarm():  # type: ignore[attr-defined]
+            state.armed = False      # a forced kill in the air: the model falls
+        self.outputs.all_off()
+        self._motion = None
+        logger.info("%s: disarmed (%s)", self.vehicle_id, reason)
+        self.send_message(MsgId.HEARTBEAT)
+        return MavResult.ACCEPTED
+
+    def _failsafe(self, event: Any) -> None:
+        self.statustext(MavSeverity.CRITICAL, f"Failsafe {event.kind}: {event.action.name}")
+        action = event.action
+        if action is FailsafeAction.NONE:
+            return
+        if action is FailsafeAction.LAND and self.air:
+            self.set_flight_mode(FlightMode.LAND, f"{event.kind} failsafe")
+        elif action is FailsafeAction.HOLD or (action is FailsafeAction.LAND and not self.air):
+            self.outputs.all_off()
+            self.set_flight_mode(FlightMode.HOLD, f"{event.kind} failsafe")
+        else:
+            self.set_flight_mode(FlightMode.RTL, f"{event.kind} failsafe")
+
+    # -- mission storage -----------------------------------------------------------------------------
+    def _home_item(self) -> MissionItem:
+        lat, lon, alt = self.home_lat_lon_alt
+        return MissionItem(0, 0, 16, 0, 1, 0.0, 0.0, 0.0, 0.0, int(round(lat * 1e7)), int(round(lon * 1e7)),
+                           float(alt))
+
+    def _commit_mission(self, mission_type: int, items: tuple[MissionItem, ...]) -> MavMissionResult:
+        if mission_type == MavMissionType.MISSION:
+            self.executor.load(items)
+            if self.mode.mode is FlightMode.AUTO and self.executor.total == 0:
+                self.set_flight_mode(FlightMode.HOLD, "mission cleared")
+        elif mission_type == MavMissionType.FENCE:
+            self.failsafes.fence.load(items, self.item_xyz)
+        elif mission_type == MavMissionType.RALLY:
+            self.rally_xy = [xyz[:2] for xyz in map(self.item_xyz, items) if xyz is not None]
+        return MavMissionResult.ACCEPTED
+
+    def _param_changed(self, name: str, value: float) -> None:
+        if self.params.setting("cruise_speed_mps") and name in ("WPNAV_SPEED", "CRUISE_SPEED", "MPC_XY_CRUISE",
+                                                                 "GND_SPEED_TRIM"):
+            self.speed_mps = self.params.setting("cruise_speed_mps")
+
+    def close(self) -> None:
+        for link in self.links:
+            link.close()
+        self.world.remove_vehicle(self.vehicle_id)

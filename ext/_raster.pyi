@@ -1,0 +1,6 @@
+import numpy as np
+
+def fill_polygon(mask: np.ndarray, edges: np.ndarray, x0: float, y0: float, cell: float,
+                 value: int = 1) -> int: ...
+def sweep_quads(count: np.ndarray, stamp: np.ndarray, applied: np.ndarray, x0: float, y0: float, cell: float,
+                quads: np.ndarray, run: np.ndarray, rate: np.ndarray) -> int: ...

@@ -117,6 +117,7 @@ ENTRY_POINTS = {
         "watch = agrifleet.core.fleet_cli:WatchCommand",
         "keys = agrifleet.core.fleet_cli:KeysCommand",
         "agent = agrifleet.drivers.cli:AgentCommand",
+        "sim = agrifleet.sim.cli:SimCommand",
     ],
     "agrifleet.planners": [
         "coverage = agrifleet.planners.coverage:CoveragePlanner",

@@ -293,8 +293,9 @@ class ServerBus:
             return None
         link = self.links[vehicle]
         link.last_rx = now
-        if msg.KIND in ACK_KINDS:
-            link.acknowledge(msg.ref)  # type: ignore[attr-defined]
+        if msg.KIND in ACK_KINDS and not link.acknowledge(msg.ref):  # type: ignore[attr-defined]
+            self.counters.duplicates += 1   # a second ack of something already acknowledged
+            return None
         if link.is_duplicate(msg):
             self.counters.duplicates += 1
             cached = link.cached_ack(msg.id)

@@ -205,7 +205,7 @@ class Dispatcher:
         elif isinstance(msg, PlanAck):
             fleet.on_plan_ack(vehicle, msg.mission, msg.complete, msg.ok, msg.reason)
         elif isinstance(msg, CommandAck):
-            fleet.on_command_ack(vehicle, msg.command, msg.ok, msg.result)
+            fleet.on_command_ack(vehicle, msg.ref, msg.command, msg.ok, msg.result)
         elif isinstance(msg, Event):
             fleet.on_event(vehicle, msg.mission, msg.code, msg.severity, msg.text)
             self.bus.ack(inbound)
@@ -225,8 +225,8 @@ class Dispatcher:
                                              start_index=start_index, data=plan_bytes[k * step:(k + 1) * step]),
                           reliable=True)
 
-    def send_command(self, vehicle: str, mission: int, command: CommandCode) -> None:
-        self.bus.send(vehicle, Command(command=command, mission=mission), reliable=True)
+    def send_command(self, vehicle: str, mission: int, command: CommandCode) -> int:
+        return self.bus.send(vehicle, Command(command=command, mission=mission), reliable=True)
 
     def forget(self, vehicle: str) -> None:
         self.bus.forget(vehicle)
@@ -285,8 +285,7 @@ class Dispatcher:
             if name == "ESTOP":
                 fleet.abort_vehicle(vehicle, estop=True)
             else:
-                fleet.hold(vehicle, True)
-                self.send_command(vehicle, 0, CommandCode.RETURN_HOME)
+                fleet.return_home(vehicle)
             return {"vehicle": vehicle, "command": name.lower()}
         if op == "vehicles":
             return [dict(v.summary(), connected=self.bus.connected(v.id)) for v in fleet.vehicles.values()]

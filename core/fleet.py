@@ -24,7 +24,8 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, Polygon
+import shapely.ops
+from shapely.geometry import LineString, Point, Polygon
 
 from .errors import ConfigError, PlanError, PluginError
 from .field import Field
@@ -110,6 +111,12 @@ def _visibility_route(boundary: Polygon, a: np.ndarray, b: np.ndarray) -> np.nda
     if inside.covers(direct):
         return np.array([a, b])
     shrunk = boundary.simplify(0.25).buffer(-0.5, join_style="mitre")
+    # an end outside the field (a vehicle parked at the gate) first goes to the nearest point inside
+    lead = [a] if inside.covers(Point(a)) else [a, _nearest_inside(shrunk, a)]
+    tail = [b] if inside.covers(Point(b)) else [_nearest_inside(shrunk, b), b]
+    if len(lead) + len(tail) > 2:
+        middle = _visibility_route(boundary, lead[-1], tail[0])
+        return np.vstack([np.array(lead[:-1]).reshape(-1, 2), middle, np.array(tail[1:]).reshape(-1, 2)])
     rings = [shrunk] if isinstance(shrunk, Polygon) else list(getattr(shrunk, "geoms", []))
     corners = [np.asarray(r.coords)[:-1] for poly in rings if not poly.is_empty
                for r in (poly.exterior, *poly.interiors)]
@@ -146,6 +153,13 @@ def _visibility_route(boundary: Polygon, a: np.ndarray, b: np.ndarray) -> np.nda
         u = prev[u]
         route.append(u)
     return nodes[route[::-1]]
+
+
+def _nearest_inside(area: Any, p: np.ndarray) -> np.ndarray:
+    if area.is_empty:
+        raise PlanError("no transit inside the field boundary: the field is narrower than 1 m")
+    q = shapely.ops.nearest_points(area, Point(p))[0]
+    return np.array([q.x, q.y])
 
 
 def transit_path(plan: Plan, start: np.ndarray, goal: np.ndarray, speed_mps: float,
@@ -198,7 +212,9 @@ class FleetLink(Protocol):
 
     def send_plan(self, vehicle: str, mission: int, job: int, plan_bytes: bytes, start_index: int) -> None: ...
 
-    def send_command(self, vehicle: str, mission: int, command: CommandCode) -> None: ...
+    def send_command(self, vehicle: str, mission: int, command: CommandCode) -> int:
+        """Send reliably; returns the message id its acknowledgement will name."""
+        ...
 
     def forget(self, vehicle: str) -> None: ...
 
@@ -220,7 +236,7 @@ class VehicleInfo:
     state: int = AgentState.IDLE
     index: int = -1
     delivering: int = 0                      # mission whose plan is on its way
-    commanded: tuple[int, int] | None = None  # (mission, command) sent and not yet acknowledged
+    commanded: dict[int, tuple[int, CommandCode]] = field(default_factory=dict)  # msg id -> (mission, command)
     telemetry: dict[str, Any] = field(default_factory=dict)
     telemetry_saved_s: float = -math.inf
 
@@ -342,12 +358,19 @@ class FleetManager:
         info.hold = on
         self._drive(vehicle)
 
+    def return_home(self, vehicle: str) -> None:
+        """Hold the vehicle and send it home; a later resume re-sends its mission from where it stopped."""
+        info = self._vehicle(vehicle)
+        info.hold = True
+        self._command(info, info.mission, CommandCode.RETURN_HOME)
+
     def abort_vehicle(self, vehicle: str, estop: bool = False) -> None:
         self._vehicle(vehicle)
-        for m in self.store.missions(vehicle=vehicle, open_only=True):
+        had_open = self.store.missions(vehicle=vehicle, open_only=True)
+        for m in had_open:
             self._abort_mission(m, "emergency stop" if estop else "vehicle aborted by operator", estop)
-        if estop and not self.store.missions(vehicle=vehicle, open_only=True):
-            self.link.send_command(vehicle, 0, CommandCode.ESTOP)
+        if estop and not had_open:
+            self._command(self.vehicles[vehicle], 0, CommandCode.ESTOP)
         for job in {m.job_id for m in self.store.missions(vehicle=vehicle)}:
             self._finish_job_if_done(job)
 
@@ -355,7 +378,7 @@ class FleetManager:
         self.store.set_phase(m.id, MissionPhase.ABORTED, reason)
         info = self.vehicles.get(m.vehicle)
         if info is not None and info.online and m.phase not in (MissionPhase.QUEUED,):
-            self.link.send_command(m.vehicle, m.id, CommandCode.ESTOP if estop else CommandCode.ABORT)
+            self._command(info, m.id, CommandCode.ESTOP if estop else CommandCode.ABORT)
         self._finish_job_if_done(m.job_id)
 
     def _job(self, job_id: int) -> JobRow:
@@ -400,7 +423,8 @@ class FleetManager:
         info.online, info.offline_since = True, None
         info.mission, info.index, info.state = mission, index, state
         if new_session:
-            info.delivering, info.commanded = 0, None
+            info.delivering = 0
+            info.commanded.clear()
         self.store.upsert_vehicle(vehicle, kind, driver, sorted(kinds), sorted(features), spec)
         logger.info("vehicle %s registered (%s, driver %s%s)", vehicle, kind, driver,
                     f", holds mission {mission} at {index}" if mission else "")
@@ -415,7 +439,8 @@ class FleetManager:
         if info is None or not info.online:
             return
         info.online, info.offline_since = False, self.clock()
-        info.delivering, info.commanded = 0, None
+        info.delivering = 0
+        info.commanded.clear()
         logger.warning("vehicle %s lost (no heartbeat)", vehicle)
 
     def on_progress(self, vehicle: str, mission: int, index: int, state: int, coverage: float) -> bool:
@@ -466,12 +491,14 @@ class FleetManager:
                 self.store.set_phase(m.id, MissionPhase.READY)
             self._drive(vehicle)
 
-    def on_command_ack(self, vehicle: str, command: CommandCode, ok: bool, result: str) -> None:
+    def on_command_ack(self, vehicle: str, ref: int, command: CommandCode, ok: bool, result: str) -> None:
         info = self.vehicles.get(vehicle)
         if info is None:
             return
-        pending, info.commanded = info.commanded, None
-        mission = pending[0] if pending else 0
+        pending = info.commanded.pop(ref, None)
+        if pending is None:
+            return   # not ours (sent before a restart) or answered already
+        mission = pending[0]
         m = self.store.mission(mission) if mission else None
         if not ok:
             self.store.add_event(vehicle, mission or None, int(EventCode.DRIVER_ERROR), int(Severity.WARNING),
@@ -488,6 +515,8 @@ class FleetManager:
                 info.state = AgentState.PAUSED
         if command in (CommandCode.ABORT, CommandCode.ESTOP) and info.mission == mission:
             info.state = AgentState.ABORTED
+        elif command == CommandCode.RETURN_HOME:
+            info.state = AgentState.RETURNING
         self._drive(vehicle)
 
     def on_event(self, vehicle: str, mission: int, code: EventCode, severity: Severity, text: str) -> None:
@@ -521,7 +550,7 @@ class FleetManager:
     def _drive(self, vehicle: str) -> None:
         """Send what closes the gap between what ``vehicle`` holds and what it should be doing."""
         info = self.vehicles.get(vehicle)
-        if info is None or not info.online or info.delivering or info.commanded is not None:
+        if info is None or not info.online or info.delivering or info.commanded:
             return   # offline, or an answer is awaited: the bus resends until it comes
         queue = self.store.missions(vehicle=vehicle, open_only=True)
         head = queue[0] if queue else None
@@ -544,6 +573,8 @@ class FleetManager:
             self._command(info, head.id, CommandCode.PAUSE)
         elif info.state == AgentState.PAUSED and run:
             self._command(info, head.id, CommandCode.RESUME)
+        elif info.state == AgentState.RETURNING and run:
+            self._deliver(info, head)          # went home; drive on from the acknowledged index
 
     def _deliver(self, info: VehicleInfo, m: MissionRow) -> None:
         start = max(m.acked_index, 0)
@@ -553,12 +584,13 @@ class FleetManager:
         self.link.send_plan(info.id, m.id, m.job_id, self.store.plan_bytes(m.plan_id), start)
 
     def _command(self, info: VehicleInfo, mission: int, command: CommandCode) -> None:
-        info.commanded = (mission, int(command))
-        self.link.send_command(info.id, mission, command)
+        msg_id = self.link.send_command(info.id, mission, command)
+        info.commanded[msg_id] = (mission, command)
 
     def _fail(self, m: MissionRow, reason: str) -> None:
         logger.warning("mission %d on %s failed: %s", m.id, m.vehicle, reason)
         self._reassign(m.vehicle, [m], reason, phase=MissionPhase.FAILED)
+        self._drive(m.vehicle)   # it may still drive the failed mission: stop it
 
     def _finish_job_if_done(self, job_id: int) -> None:
         job = self.store.job(job_id)

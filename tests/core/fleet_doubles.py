@@ -29,7 +29,7 @@ class PathDriver(Driver):
 
     def __init__(self, vehicle_id: str, url: str | None = None, *, clock: Callable[[], float] = time.monotonic,
                  time_scale: float = 50.0, kind: str = "tractor", features: tuple[str, ...] = ("spray",),
-                 turn_radius_m: float = 4.0, battery_pct: float = 90.0) -> None:
+                 turn_radius_m: float = 3.0, battery_pct: float = 90.0) -> None:
         super().__init__(vehicle_id, url)
         self.clock, self.time_scale, self.kind = clock, time_scale, kind
         self.features = frozenset(features)
@@ -212,3 +212,78 @@ def planned_area(plans: list[Plan]) -> Any:
             if p["sections"][i] and p["kind"][i] in (SegmentKind.SWATH, SegmentKind.HEADLAND):
                 segs.append(np.array([[p["x"][i], p["y"][i]], [p["x"][i + 1], p["y"][i + 1]]]))
     return covered_area(segs, plans[0].width_m)
+
+
+# --- an in-process fleet: dispatcher + agents in threads ----------------------------------------------
+
+from agrifleet.core.bus import BusConfig  # noqa: E402
+from agrifleet.core.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
+
+TEST_BUS = BusConfig(heartbeat_s=0.1, liveness=6, resend_s=0.25, reconnect_min_s=0.05, reconnect_max_s=0.5)
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float = 20.0, step_s: float = 0.05, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step_s)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+class FleetRig:
+    """A dispatcher and one agent per vehicle, in threads, on loopback TCP with ephemeral ports."""
+
+    def __init__(self, db: str, vehicles: list[str], *, time_scale: float = 40.0, replan_after_s: float = 60.0,
+                 bus: BusConfig = TEST_BUS, make_driver: Callable[[str], Driver] | None = None,
+                 keys_dir: str | None = None) -> None:
+        self.db, self.vehicles, self.bus = db, vehicles, bus
+        self.make_driver = make_driver or (lambda v: PathDriver(v, time_scale=time_scale))
+        self.config = DispatcherConfig(bind="tcp://127.0.0.1:0", pub_bind="tcp://127.0.0.1:0", db=db, bus=bus,
+                                       replan_after_s=replan_after_s, state_every_s=0.2, keys_dir=keys_dir)
+        self.dispatcher: Dispatcher | None = None
+        self.agents: dict[str, Any] = {}
+        self.drivers: dict[str, list[Driver]] = {v: [] for v in vehicles}
+
+    def __enter__(self) -> "FleetRig":
+        self.dispatcher = Dispatcher(self.config).start()
+        for v in self.vehicles:
+            self.start_agent(v)
+        wait_for(lambda: all(self.dispatcher.bus.connected(v) for v in self.vehicles), 10, what="registration")
+        return self
+
+    def start_agent(self, vehicle: str, server: str | None = None) -> Any:
+        from agrifleet.drivers.agent import Agent
+        driver = self.make_driver(vehicle)
+        self.drivers[vehicle].append(driver)
+        agent = Agent(vehicle, driver, server or self.dispatcher.endpoint, bus=self.bus).start()
+        self.agents[vehicle] = agent
+        return agent
+
+    def kill_agent(self, vehicle: str) -> None:
+        """The agent process dies without a word; its vehicle halts (link-loss failsafe)."""
+        self.agents.pop(vehicle).stop(close_driver=False)
+        driver = self.drivers[vehicle][-1]
+        if isinstance(driver, PathDriver):
+            with driver.lock:
+                driver._advance()
+                if driver.state == MissionState.ACTIVE:
+                    driver.state = MissionState.PAUSED
+        else:
+            driver.pause()
+
+    def call(self, op: str, **args: Any) -> Any:
+        return self.dispatcher.call(op, **args)
+
+    def wait_job(self, job: int, timeout_s: float = 30.0, state: str = "complete") -> dict[str, Any]:
+        status = wait_for(lambda: (s := self.call("status", job=job))["state"] != "active" and s, timeout_s,
+                          what=f"job {job} to end")
+        assert status["state"] == state, status
+        return status
+
+    def __exit__(self, *exc: Any) -> None:
+        for agent in self.agents.values():
+            agent.stop()
+        if self.dispatcher is not None:
+            self.dispatcher.stop()

@@ -131,6 +131,7 @@ ENTRY_POINTS = {
     ],
     "agrifleet.drivers": [
         "sim = agrifleet.drivers.sim:SimDriver",
+        "tractor = agrifleet.drivers.tractor:TractorDriver",
     ],
     "agrifleet.vehicles": [
         "tractor = agrifleet.sim.vehicles:TractorModel",

@@ -93,7 +93,7 @@ def plans_to_taskdata(plans: Sequence[Plan], options: ExportOptions) -> tuple[by
         ggp_id = f"GGP{k + 1}"
         ggp = etree.SubElement(pfd, "GGP", A=ggp_id, B=_text(plan.vehicle or f"plan {k + 1}"))
         for kind, swath, a, b in _passes(plan):
-            sub = plan.path[a:min(b + 1, len(plan.path))]  # a pass ends on the next segment's first sample
+            sub = plan.path[a:b] if b - a >= 2 else plan.path[a:min(b + 1, len(plan.path))]  # the pass's own samples
             xy = np.column_stack([sub["x"], sub["y"]])
             straight = len(xy) < 3 or float(point_segment_distance(xy[1:-1], xy[0], xy[-1]).max()) <= max(
                 options.tolerance_m, 0.01)

@@ -1,0 +1,230 @@
+"""Reference implementation of the turn-curve kernel ``_turns.pyx``: same functions, plain numpy and Python.
+
+It exists to check the compiled kernel (hypothesis tests compare the two) and to run where no compiler is
+available (``AGRIFLEET_PUREPYTHON=1``). It is written for clarity, not speed: the shortest-path searches are
+vectorised over the pairs with every candidate word evaluated in full (no pruning), and sampling is a Python
+loop over segments.
+
+The candidate words, formulas and tolerances follow OMPL's ``DubinsStateSpace`` (with ``isSymmetric``
+false), which the kernel also follows, so that both agree with OMPL's lengths.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+__all__ = [
+    "DUBINS_WORDS",
+    "SEGMENT_TINY",
+    "dubins_end",
+    "dubins_one",
+    "dubins_shortest",
+    "sample_dubins",
+    "sample_dubins_many",
+]
+
+DUBINS_WORDS = ("LSL", "LSR", "RSL", "RSR", "RLR", "LRL")
+SEGMENT_TINY = 1e-10
+
+TWO_PI = 2.0 * math.pi
+DUBINS_EPS = 1e-6
+DUBINS_ZERO = -1e-7
+_SEG_SIGN = {"L": 1.0, "R": -1.0, "S": 0.0}   # heading change per radius driven forwards
+
+
+def _dmod(x: np.ndarray) -> np.ndarray:
+    """Angles in [0, 2 pi) with OMPL's snapping of rounding noise around 0 and 2 pi to 0."""
+    xm = x - TWO_PI * np.floor(x / TWO_PI)
+    xm = np.where(TWO_PI - xm < 0.5 * DUBINS_EPS, 0.0, xm)
+    return np.where((x < 0.0) & (x > DUBINS_ZERO), 0.0, xm)
+
+
+def _real(value: object) -> float:
+    """``float(value)`` with the kernel's typing: text is not a number."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"must be real number, not {type(value).__name__}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _pairs(q0: np.ndarray, q1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(q0, dtype=np.float64)
+    b = np.asarray(q1, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != 3 or b.shape[1] != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"poses must be two (N, 3) arrays of equal N, got {a.shape} and {b.shape}")
+    return a, b
+
+
+def _dubins_unit(d: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Lengths (radii), word indices and (t, p, q) of the shortest word, every candidate evaluated."""
+    ca, sa, cb, sb = np.cos(alpha), np.sin(alpha), np.cos(beta), np.sin(beta)
+    cab = ca * cb + sa * sb
+    inf = np.full_like(d, np.inf)
+    cands: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []   # word, ok, t, p, q
+
+    def csc(word: int, tmp: np.ndarray, theta_fn, t_fn, q_fn) -> None:
+        p = np.sqrt(np.maximum(tmp, 0.0))
+        theta = theta_fn(p)
+        cands.append((word, tmp >= DUBINS_ZERO, t_fn(theta), p, q_fn(theta)))
+
+    # The candidates in OMPL's order: ties go to the first one, as with OMPL's strict comparison.
+    csc(0, 2.0 + d * d - 2.0 * (cab - d * (sa - sb)), lambda p: np.arctan2(cb - ca, d + sa - sb),
+        lambda th: _dmod(th - alpha), lambda th: _dmod(beta - th))                                  # LSL
+    csc(3, 2.0 + d * d - 2.0 * (cab - d * (sb - sa)), lambda p: np.arctan2(ca - cb, d - sa + sb),
+        lambda th: _dmod(alpha - th), lambda th: _dmod(th - beta))                                  # RSR
+    csc(2, d * d - 2.0 + 2.0 * (cab - d * (sa + sb)),
+        lambda p: np.arctan2(ca + cb, d - sa - sb) - np.arctan2(2.0, p),
+        lambda th: _dmod(alpha - th), lambda th: _dmod(beta - th))                                  # RSL
+    csc(1, -2.0 + d * d + 2.0 * (cab + d * (sa + sb)),
+        lambda p: np.arctan2(-ca - cb, d + sa + sb) - np.arctan2(-2.0, p),
+        lambda th: _dmod(th - alpha), lambda th: _dmod(th - beta))                                  # LSR
+    tmp = 0.125 * (6.0 - d * d + 2.0 * (cab + d * (sa - sb)))                                       # RLR
+    p = TWO_PI - np.arccos(np.clip(tmp, -1.0, 1.0))
+    t = _dmod(alpha - np.arctan2(ca - cb, d - sa + sb) + 0.5 * p)
+    cands.append((4, np.abs(tmp) < 1.0, t, p, _dmod(alpha - beta - t + p)))
+    tmp = 0.125 * (6.0 - d * d + 2.0 * (cab - d * (sa - sb)))                                       # LRL
+    p = TWO_PI - np.arccos(np.clip(tmp, -1.0, 1.0))
+    t = _dmod(-alpha + np.arctan2(-ca + cb, d + sa - sb) + 0.5 * p)
+    cands.append((5, np.abs(tmp) < 1.0, t, p, _dmod(beta - alpha - t + p)))
+
+    lengths = np.stack([np.where(ok, t + p + q, inf) for _, ok, t, p, q in cands], axis=1)
+    best = np.argmin(lengths, axis=1)
+    rows = np.arange(len(d))
+    words = np.array([c[0] for c in cands], dtype=np.int8)[best]
+    params = np.stack([np.stack([c[2], c[3], c[4]], axis=1) for c in cands], axis=1)[rows, best]
+    length = lengths[rows, best]
+    # Coincident poses: OMPL's special case, a straight of length d.
+    degenerate = (d < DUBINS_EPS) & (np.abs(alpha - beta) < DUBINS_EPS)
+    words[degenerate] = 0
+    params[degenerate] = np.stack([np.zeros_like(d), d, np.zeros_like(d)], axis=1)[degenerate]
+    length[degenerate] = d[degenerate]
+    return length, words, params
+
+
+def dubins_shortest(q0: np.ndarray, q1: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray,
+                                                                               np.ndarray]:
+    """Shortest Dubins paths for N pose pairs: (length_m[N], word int8[N], params_m[N, 3]).
+
+    A pair with a non-finite pose (or a bad radius) gets length NaN, word -1 and NaN params.
+    """
+    a, b = _pairs(q0, q1)
+    r = float(radius_m)
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1) & math.isfinite(r) & (r > 0.0)
+    n = a.shape[0]
+    lengths = np.full(n, np.nan)
+    words = np.full(n, -1, dtype=np.int8)
+    params = np.full((n, 3), np.nan)
+    if ok.any():
+        a, b = a[ok], b[ok]
+        dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+        th = np.arctan2(dy, dx)
+        with np.errstate(invalid="ignore"):
+            length, word, par = _dubins_unit(np.sqrt(dx * dx + dy * dy) / r, _dmod(a[:, 2] - th),
+                                             _dmod(b[:, 2] - th))
+        lengths[ok], words[ok], params[ok] = r * length, word, r * par
+    return lengths, words, params
+
+
+def dubins_one(start: Sequence[float], goal: Sequence[float], radius_m: float
+               ) -> tuple[tuple[float, float, float], float, int, tuple[float, float, float]]:
+    """One pair from plain sequences: ``((x0, y0, h0), length_m, word, (t, p, q))``; word -1 if bad input."""
+    x0, y0, h0 = (_real(v) for v in start)
+    x1, y1, h1 = (_real(v) for v in goal)
+    length, word, params = dubins_shortest(np.array([[x0, y0, h0]]), np.array([[x1, y1, h1]]),
+                                           _real(radius_m))
+    return (x0, y0, h0), float(length[0]), int(word[0]), tuple(float(v) for v in params[0])
+
+
+# ----------------------------------------------------------------------------------------------- sampling
+def _wrap(h: np.ndarray | float) -> np.ndarray | float:
+    """Angles in (-pi, pi]."""
+    return h - TWO_PI * np.ceil((h - math.pi) / TWO_PI)
+
+
+def _advance(x: float, y: float, h: float, letter: str, s: np.ndarray | float, r: float):
+    """Poses after driving ``s`` (signed, metres; scalar or array) along one segment from (x, y, h)."""
+    if letter == "S":
+        return x + s * np.cos(h), y + s * np.sin(h), h + 0.0 * s
+    k = _SEG_SIGN[letter]
+    a = h + k * s / r
+    return x + k * r * (np.sin(a) - np.sin(h)), y + k * r * (np.cos(h) - np.cos(a)), a
+
+
+def _emit(q0: Sequence[float], letters: str, lengths_m: Sequence[float], r: float, step_m: float) -> np.ndarray:
+    """Samples of one path; see ``emit_samples`` in the kernel for the rules."""
+    tiny = SEGMENT_TINY * r
+    x, y, h = (float(v) for v in q0)
+    pieces = [s for s in lengths_m[:len(letters)] if abs(s) > tiny]
+    direction = 1 if not pieces or pieces[0] > 0 else -1
+    rows: list[np.ndarray] = [np.array([[x, y, h, direction]])]
+    emitted = 0
+    for c, s in zip(letters, lengths_m):
+        s = float(s)
+        if abs(s) <= tiny:
+            x, y, h = (float(v) for v in _advance(x, y, h, c, s, r))
+            continue
+        d = 1 if s > 0 else -1
+        if d != direction:
+            direction = d
+            rows.append(np.array([[x, y, h, d]]))
+        n = max(1, int(math.ceil(abs(s) / step_m)))
+        k = np.arange(1, n, dtype=np.float64)
+        px, py, ph = _advance(x, y, h, c, s * k / n, r)
+        rows.append(np.column_stack([px, py, ph, np.full(n - 1, float(d))]))
+        x, y, h = (float(v) for v in _advance(x, y, h, c, s, r))
+        rows.append(np.array([[x, y, h, d]]))
+        emitted += 1
+    out = np.concatenate(rows, axis=0)
+    if emitted == 0:
+        out = np.concatenate([out, [[x, y, h, direction]]], axis=0)
+    else:
+        out[-1, :3] = x, y, h
+    out[:, 2] = _wrap(out[:, 2])
+    return out
+
+
+def _check_radius_step(radius_m: float, step_m: float) -> None:
+    if not (math.isfinite(radius_m) and radius_m > 0.0):
+        raise ValueError(f"radius_m must be finite and > 0, got {radius_m}")
+    if not (math.isfinite(step_m) and step_m > 0.0):
+        raise ValueError(f"step_m must be finite and > 0, got {step_m}")
+
+
+def _dubins_letters(word: int) -> str:
+    if not 0 <= word < len(DUBINS_WORDS):
+        raise ValueError(f"Dubins word must be in 0..5, got {word}")
+    return DUBINS_WORDS[word]
+
+
+def sample_dubins(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float,
+                  step_m: float) -> np.ndarray:
+    """Samples ``(x, y, heading, direction)`` every ``step_m`` at most along one Dubins path: float64[M, 4]."""
+    _check_radius_step(radius_m, step_m)
+    return _emit(q0, _dubins_letters(int(word)), [float(v) for v in params], radius_m, step_m)
+
+
+def sample_dubins_many(q0: np.ndarray, words: np.ndarray, params: np.ndarray, radius_m: float,
+                       step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of N Dubins paths in one array: (points float64[M, 4], offsets int64[N + 1])."""
+    _check_radius_step(radius_m, step_m)
+    q0, words, params = np.asarray(q0, float), np.asarray(words), np.asarray(params, float)
+    n = q0.shape[0]
+    if q0.shape[1:] != (3,) or params.shape != (n, 3) or words.shape != (n,):
+        raise ValueError("sample_dubins_many needs q0 (N, 3), words (N,) and params (N, 3)")
+    letters = [_dubins_letters(int(w)) for w in words]
+    parts = [_emit(q0[i], letters[i], params[i], radius_m, step_m) for i in range(n)]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(p) for p in parts])
+    points = np.concatenate(parts, axis=0) if parts else np.empty((0, 4))
+    return points, offsets
+
+
+def dubins_end(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float
+               ) -> tuple[float, float, float]:
+    """The end pose ``(x, y, heading)`` of a Dubins path, heading in (-pi, pi]."""
+    _check_radius_step(radius_m, 1.0)
+    x, y, h = (float(v) for v in q0)
+    for c, s in zip(_dubins_letters(int(word)), params):
+        x, y, h = (float(v) for v in _advance(x, y, h, c, float(s), radius_m))
+    return x, y, float(_wrap(h))

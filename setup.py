@@ -88,6 +88,7 @@ INSTALL_REQUIRES = [
     "fastcrc>=0.3",
     "fastkml>=1.0",
     "pyshp>=2.3",
+    "lxml>=4.9",
     "matplotlib>=3.7",
     "tqdm>=4.60",
 ]

@@ -75,7 +75,7 @@ def _mission_start(ap: "SimAutopilot", p: Params, msg: Any) -> MavResult:
         ap.statustext(MavSeverity.WARNING, "Mission start: no mission")
         return MavResult.FAILED
     first = param_int(p[0], 0)
-    if ap.mode.mode is not FlightMode.AUTO:
+    if ap.behaviour is not FlightMode.AUTO:
         result = ap.set_flight_mode(FlightMode.AUTO, "MISSION_START")
         if result is not MavResult.ACCEPTED:
             return result
@@ -109,7 +109,7 @@ def _mode_command(mode: FlightMode) -> Handler:
 
 
 def _pause_continue(ap: "SimAutopilot", p: Params, msg: Any) -> MavResult:
-    if ap.mode.mode is not FlightMode.AUTO:
+    if ap.behaviour is not FlightMode.AUTO:
         return MavResult.DENIED
     pause = param_or(p[0], 1.0) < 0.5
     ap._paused = pause

@@ -41,10 +41,10 @@ from ._mav_mission import MissionItem, MissionServer
 from ._mav_modes import FlightMode, ModeEntry, Personality, personality
 from ._mav_nav import MissionExecutor
 from ._mav_outputs import Outputs
-from ._mav_params import FailsafeAction, ParamService, ParamStore, pack_voltage, param_table
-from ._mav_proto import (COMP_AUTOPILOT, RELATIVE_FRAMES, LandedState, MavMissionResult, MavMissionType,
-                         MavModeFlag, MavResult, MavSeverity, MavState, MavType, MissionState, MsgId,
-                         load_mavutil)
+from ._mav_params import FailsafeAction, ParamService, ParamStore, param_table
+from ._mav_proto import (COMP_AUTOPILOT, RELATIVE_FRAMES, MavMissionResult, MavMissionType, MavResult,
+                         MavSeverity, MavType, MissionState, MsgId, load_mavutil)
+from ._mav_status import StatusMixin
 from ._mav_telemetry import BUILDERS, CAPABILITIES_COMMON, Streams
 from .sensors import Gnss
 from .world import World
@@ -88,7 +88,7 @@ class AutopilotConfig:
             raise ConfigError("autopilot: a MAVLink 2 signing key has exactly 32 bytes")
 
 
-class SimAutopilot:
+class SimAutopilot(StatusMixin):
     """The flight controller of one simulated vehicle (a :class:`~agrifleet.sim.world.Controller`)."""
 
     def __init__(self, world: World, vehicle_id: str, model: VehicleModel, config: AutopilotConfig, *,
@@ -142,8 +142,10 @@ class SimAutopilot:
             max_items=self.personality.max_mission_items, wall_clock=wall_clock)
         self.rally_xy: list[tuple[float, float]] = []
         self.streams = Streams(world.t_s, dict(config.rates_hz) if config.rates_hz else None)
-        self.mode: ModeEntry = self.personality.entry(FlightMode.HOLD if self.air else FlightMode.HOLD, self.air)
+        self.mode: ModeEntry = self.personality.entry(FlightMode.HOLD, self.air)
+        self.behaviour = FlightMode.HOLD
         self._motion: Motion | None = None
+        self._active_motion: Motion | None = None
         self._paused = False          # DO_PAUSE_CONTINUE inside AUTO
         self._est = self._estimate()
         self._mission_report = (self.executor.seq, 0, MissionState.NO_MISSION, 2)
@@ -154,10 +156,6 @@ class SimAutopilot:
         world.add_vehicle(vehicle_id, model, self, control_period_s=config.control_period_s)
 
     # -- clock and estimate --------------------------------------------------------------------------
-    @property
-    def state(self) -> Any:
-        return self.model.state
-
     @property
     def t_s(self) -> float:
         return self.world.t_s
@@ -182,100 +180,6 @@ class SimAutopilot:
         lon, lat = self.frame._inverse.transform(x, y)
         self._lat_lon_e7 = (int(round(lat * 1e7)), int(round(lon * 1e7)))
         return Estimate(x, y, z - self.home_xyz[2], s.heading_rad, s.speed_mps, s.vx, s.vy, s.vz, s.landed)
-
-    @property
-    def estimate(self) -> Estimate:
-        return self._est
-
-    @property
-    def lat_lon_e7(self) -> tuple[int, int]:
-        return self._lat_lon_e7
-
-    @property
-    def rel_alt_m(self) -> float:
-        return self._est.z
-
-    @property
-    def alt_amsl_m(self) -> float:
-        return self.home_lat_lon_alt[2] + self._est.z
-
-    # -- reported status -----------------------------------------------------------------------------
-    @property
-    def armed(self) -> bool:
-        return bool(self.model.state.armed)
-
-    @property
-    def base_mode(self) -> int:
-        flags = MavModeFlag.CUSTOM_MODE_ENABLED | MavModeFlag.STABILIZE_ENABLED
-        if self.mode.mode in (FlightMode.AUTO, FlightMode.RTL, FlightMode.LAND, FlightMode.TAKEOFF,
-                              FlightMode.GUIDED, FlightMode.HOLD):
-            flags |= MavModeFlag.GUIDED_ENABLED | MavModeFlag.AUTO_ENABLED
-        if self.armed:
-            flags |= MavModeFlag.SAFETY_ARMED
-        return int(flags)
-
-    @property
-    def custom_mode(self) -> int:
-        return self.mode.custom_mode
-
-    @property
-    def system_status(self) -> int:
-        if self.failsafes.active:
-            return int(MavState.CRITICAL)
-        return int(MavState.ACTIVE if self.armed else MavState.STANDBY)
-
-    @property
-    def battery_frac(self) -> float:
-        cap = self.spec.battery_wh
-        return math.nan if cap <= 0 else min(1.0, max(0.0, self.model.state.battery_wh / cap))
-
-    @property
-    def battery_voltage_v(self) -> float:
-        return pack_voltage(self.air, self.battery_frac)
-
-    @property
-    def sensor_health(self) -> int:
-        from ._mav_telemetry import SENSORS
-        from ._mav_proto import SensorBit
-        health = int(SENSORS | SensorBit.GEOFENCE)
-        if "fence" in self.failsafes.active:
-            health &= ~int(SensorBit.GEOFENCE)
-        if "battery" in self.failsafes.active:
-            health &= ~int(SensorBit.BATTERY | SensorBit.PREARM_CHECK)
-        if self.fix_type < 3:
-            health &= ~int(SensorBit.GPS)
-        return health
-
-    @property
-    def landed_state(self) -> int:
-        if not self.air:
-            return int(LandedState.ON_GROUND)
-        if self.model.state.landed:
-            return int(LandedState.ON_GROUND)
-        if isinstance(self._active_motion, Climb):
-            return int(LandedState.TAKEOFF)
-        if isinstance(self._active_motion, Land):
-            return int(LandedState.LANDING)
-        return int(LandedState.IN_AIR)
-
-    _active_motion: Motion | None = None
-
-    @property
-    def mission_report(self) -> tuple[int, int, MissionState, int]:
-        ex = self.executor
-        state = ex.state
-        if self._paused and state is MissionState.ACTIVE:
-            state = MissionState.PAUSED
-        in_auto = 1 if self.mode.mode is FlightMode.AUTO else 2
-        return (min(ex.seq, max(len(ex.items) - 1, 0)), ex.total, state, in_auto)
-
-    @property
-    def servo_pwm(self) -> list[int]:
-        return self.outputs.servo_pwm
-
-    @property
-    def home_lat_lon(self) -> tuple[float, float]:
-        return self.home_lat_lon_alt[0], self.home_lat_lon_alt[1]
 
     # -- sending -------------------------------------------------------------------------------------
     def send(self, msg: Any) -> None:
@@ -320,6 +224,7 @@ class SimAutopilot:
         finally:
             self._reply_link = None
         self.messages_handled += 1
+        self._report_mission()        # a command or an upload may have changed the mission state
 
     def _dispatch(self, msg: Any) -> None:
         kind = msg.get_type()
@@ -354,7 +259,7 @@ class SimAutopilot:
                                           home_xy=self.home_xyz[:2], setting=self.params.setting):
             self._failsafe(event)
         control = self._control(est)
-        if self.air and self.armed and state.landed and self.mode.mode in (FlightMode.LAND, FlightMode.RTL) \
+        if self.air and self.armed and state.landed and self.behaviour in (FlightMode.LAND, FlightMode.RTL) \
                 and self._motion is not None and self._motion.done:
             self.disarm(force=False, reason="landed")
         for msg_id in self.streams.due(t_s):
@@ -367,15 +272,17 @@ class SimAutopilot:
         if not self.armed:
             self._active_motion = None
             return AirControl() if self.air else GroundControl()
-        if self.mode.mode is FlightMode.AUTO and not self._paused:
+        if self.behaviour is FlightMode.AUTO and not self._paused:
             motion = self.executor.update(est)
         else:
             if self._motion is None:
                 self._motion = Hold(self.air, est.x, est.y, est.z)
             motion = self._motion
-            if self.mode.mode is FlightMode.TAKEOFF and motion.done and self.personality.name == "px4":
-                self.set_mode(self.personality.entry(FlightMode.HOLD, self.air), "take-off complete")
-                motion = self._motion or motion
+            if self.behaviour is FlightMode.TAKEOFF and motion.done:   # PX4 holds after take-off
+                if self.personality.name == "px4":
+                    self.set_flight_mode(FlightMode.HOLD, "take-off complete")
+                else:
+                    self.behaviour = FlightMode.GUIDED                       # the climb goes on holding
         self._active_motion = motion
         return motion.control(est, sections)
 
@@ -428,24 +335,25 @@ class SimAutopilot:
         return min(cands, key=lambda p: math.hypot(p[0] - ex, p[1] - ey))
 
     # -- modes and arming ----------------------------------------------------------------------------
-    def set_mode(self, entry: ModeEntry, reason: str = "") -> MavResult:
-        mode = entry.mode
+    def set_mode(self, entry: ModeEntry, reason: str = "", behaviour: FlightMode | None = None) -> MavResult:
+        """Switch to a native mode. ``behaviour`` overrides what it does (ArduPilot takes off in GUIDED)."""
+        mode = behaviour or entry.mode
         if mode is FlightMode.AUTO and self.executor.total == 0:
             self.statustext(MavSeverity.WARNING, "Mode change to AUTO failed: no mission")
             return MavResult.DENIED
         if mode in (FlightMode.TAKEOFF, FlightMode.LAND) and not self.air:
             return MavResult.UNSUPPORTED
-        was = self.mode
-        if was.mode is FlightMode.AUTO and mode is not FlightMode.AUTO:
+        was, was_mode = self.mode, self.behaviour
+        if was_mode is FlightMode.AUTO and mode is not FlightMode.AUTO:
             if mode is FlightMode.HOLD:
                 self.executor.pause()
             else:
                 self.executor.interrupt()
-        self.mode = entry
+        self.mode, self.behaviour = entry, mode
         self._paused = False
         est = self._est
         if mode is FlightMode.AUTO:
-            if was.mode is not FlightMode.AUTO or self.executor.state is MissionState.COMPLETE:
+            if was_mode is not FlightMode.AUTO or self.executor.state is MissionState.COMPLETE:
                 self.executor.start()
             self._motion = None
         elif mode is FlightMode.RTL:
@@ -457,7 +365,7 @@ class SimAutopilot:
         elif mode is FlightMode.TAKEOFF:
             self._motion = Climb(est.x, est.y, max(self.setting("takeoff_alt_m", 2.5), 1.0),
                                  self.setting("climb_speed_mps", 2.5))
-        elif was.mode is not mode or self._motion is None:
+        elif was_mode is not mode or self._motion is None:
             self._motion = Hold(self.air, est.x, est.y, 0.0 if est.landed else est.z)
         if was != entry:
             logger.info("%s: mode %s -> %s (%s)", self.vehicle_id, was.name, entry.name, reason)
@@ -465,12 +373,12 @@ class SimAutopilot:
         return MavResult.ACCEPTED
 
     def set_flight_mode(self, mode: FlightMode, reason: str) -> MavResult:
-        return self.set_mode(self.personality.entry(mode, self.air), reason)
+        return self.set_mode(self.personality.entry(mode, self.air), reason, mode)
 
     def arm(self, force: bool = False) -> MavResult:
         if self.armed:
             return MavResult.ACCEPTED
-        if self.mode.mode in (FlightMode.RTL, FlightMode.LAND) and not force:
+        if self.behaviour in (FlightMode.RTL, FlightMode.LAND) and not force:
             self.statustext(MavSeverity.CRITICAL, f"Arm: mode {self.mode.name} not armable")
             return MavResult.DENIED
         low = Failsafes.battery_low_frac(self.setting)
@@ -486,7 +394,7 @@ class SimAutopilot:
         self.home_lat_lon_alt = (lat * 1e-7, lon * 1e-7, self.home_lat_lon_alt[2])
         self.failsafes.reset()
         self._motion = None
-        if self.mode.mode is FlightMode.AUTO:
+        if self.behaviour is FlightMode.AUTO:
             self.executor.start()
         self.send_message(MsgId.HEARTBEAT)
         self.send_message(MsgId.HOME_POSITION)
@@ -529,7 +437,7 @@ class SimAutopilot:
     def _commit_mission(self, mission_type: int, items: tuple[MissionItem, ...]) -> MavMissionResult:
         if mission_type == MavMissionType.MISSION:
             self.executor.load(items)
-            if self.mode.mode is FlightMode.AUTO and self.executor.total == 0:
+            if self.behaviour is FlightMode.AUTO and self.executor.total == 0:
                 self.set_flight_mode(FlightMode.HOLD, "mission cleared")
         elif mission_type == MavMissionType.FENCE:
             self.failsafes.fence.load(items, self.item_xyz)

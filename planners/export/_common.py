@@ -1,7 +1,6 @@
 """What every exporter shares: options, anchoring local plans on the globe, the implement, file names."""
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +13,6 @@ from agrifleet.core.plan import Plan
 
 __all__ = ["ExportOptions", "ExportResult", "Exporter", "anchored", "output_paths", "parse_origin",
            "resolve_implement"]
-
-logger = logging.getLogger(__name__)
 
 FIRMWARES = ("ardupilot", "px4")
 VEHICLES = ("auto", "ground", "air")

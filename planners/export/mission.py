@@ -204,6 +204,13 @@ def _stops(path: np.ndarray, offset: int, impl: Implement | None, options: Expor
     return ordered
 
 
+def _sortie_ranges(plan: Plan) -> list[tuple[int, int]]:
+    """Sample ranges of the sorties, with any stretch no sortie covers as a range of its own."""
+    n = len(plan.path)
+    cuts = sorted({0, n} | {min(max(b, 0), n) for s in plan.sorties for b in (s.start, s.stop)})
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b - a >= 2] or [(0, n)]
+
+
 def build_missions(plan: Plan, impl: Implement | None, options: ExportOptions) -> tuple[list[Mission], list[str]]:
     """Missions for an anchored plan (one per sortie when asked, split to the item limit), and warnings."""
     if plan.frame is None:
@@ -216,13 +223,14 @@ def build_missions(plan: Plan, impl: Implement | None, options: ExportOptions) -
     if impl is None and np.any(plan.path["sections"]):
         warnings.append("the plan switches implement sections but names no implement: no actuation "
                         "commands exported (give --implement SPEC)")
-    ranges = [(s.start, s.stop) for s in plan.sorties if s.stop - s.start >= 2] if options.per_sortie else []
-    ranges = ranges or [(0, len(plan.path))]
+    ranges = _sortie_ranges(plan) if options.per_sortie else [(0, len(plan.path))]
     out: list[Mission] = []
     for a, b in ranges:
         stops = _stops(plan.path[a:b], a, impl, options, air)
         end = options.end if options.end != "auto" else ("none" if not air else "land" if len(ranges) > 1 else "rtl")
         out.extend(_parts(plan, stops, impl, options, air, end, warnings))
+    logger.debug("plan %r: %d samples -> %d mission(s), %d items", plan.field_name or plan.vehicle,
+                 len(plan.path), len(out), sum(len(m.items) for m in out))
     return out, warnings
 
 

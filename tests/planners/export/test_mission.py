@@ -176,3 +176,16 @@ def test_random_plans_route_within_tolerance_and_implement_ends_off(plan) -> Non
     assert set(_relays_after(m).values()) <= {0.0}
     assert sum(1 for x in m.items if x.command == RELAY and x.params == (0.0, 1.0, 0, 0)) == \
         sum(1 for x in m.items if x.command == RELAY and x.params == (0.0, 0.0, 0, 0))
+
+
+def test_stretches_outside_sorties_are_not_lost() -> None:
+    from agrifleet.core.plan import Sortie
+
+    plan = boustrophedon(z_m=10.0, implement="none")
+    n = len(plan.path)
+    plan = plan.with_(sorties=(Sortie(100, 200), Sortie(200, 300)))
+    missions, _ = _missions(plan)
+    assert [(m.first_sample, m.last_sample) for m in missions] == [(0, 99), (100, 199), (200, 299), (300, n - 1)]
+    (whole,), _ = _missions(plan, per_sortie=False)
+    assert (whole.first_sample, whole.last_sample) == (0, n - 1)
+    assert whole.items[-1].command == MissionCmd.NAV_RETURN_TO_LAUNCH

@@ -29,6 +29,8 @@ cdef struct Pose:
 
 cdef int dubins_pair(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
                      TurnPath* out) noexcept nogil
+cdef int reeds_shepp_pair(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
+                          TurnPath* out) noexcept nogil
 cdef Pose advance(Pose q, int segment, double length_m, double radius_m) noexcept nogil
 cdef Py_ssize_t emit_samples(Pose q, const int* segments, const double* lengths_m, int n_segments,
                              double radius_m, double step_m, double* out) noexcept nogil

@@ -17,20 +17,30 @@ import numpy as np
 
 __all__ = [
     "DUBINS_WORDS",
+    "REEDS_SHEPP_WORDS",
     "SEGMENT_TINY",
     "dubins_end",
     "dubins_one",
     "dubins_shortest",
+    "reeds_shepp_end",
+    "reeds_shepp_one",
+    "reeds_shepp_shortest",
     "sample_dubins",
     "sample_dubins_many",
+    "sample_reeds_shepp",
+    "sample_reeds_shepp_many",
 ]
 
 DUBINS_WORDS = ("LSL", "LSR", "RSL", "RSR", "RLR", "LRL")
+REEDS_SHEPP_WORDS = ("LRL", "RLR", "LRLR", "RLRL", "LRSL", "RLSR", "LSRL", "RSLR", "LRSR", "RLSL", "RSRL",
+                     "LSLR", "LSR", "RSL", "LSL", "RSR", "LRSLR", "RLSRL")
 SEGMENT_TINY = 1e-10
 
 TWO_PI = 2.0 * math.pi
+HALF_PI = 0.5 * math.pi
 DUBINS_EPS = 1e-6
 DUBINS_ZERO = -1e-7
+RS_ZERO = 10.0 * np.finfo(np.float64).eps
 _SEG_SIGN = {"L": 1.0, "R": -1.0, "S": 0.0}   # heading change per radius driven forwards
 
 
@@ -136,6 +146,166 @@ def dubins_one(start: Sequence[float], goal: Sequence[float], radius_m: float
     return (x0, y0, h0), float(length[0]), int(word[0]), tuple(float(v) for v in params[0])
 
 
+# ------------------------------------------------------------------------------------- Reeds-Shepp search
+# Reeds & Shepp (1990), section 8: each formula maps the goal (x, y, phi) seen from the start, radius 1, to
+# the lengths (t, u, v) of one family, or fails (ok False). The other families follow from the symmetries
+# timeflip (-x, y, -phi: lengths negated), reflect (x, -y, -phi: L and R swapped, the next word of the table)
+# and backwards (the goal seen from the end: segments in reverse order), as in OMPL.
+def _rmod(x: np.ndarray) -> np.ndarray:
+    """Angles in [-pi, pi] (OMPL's mod2pi of the Reeds-Shepp space)."""
+    v = np.fmod(x, TWO_PI)
+    return np.where(v < -math.pi, v + TWO_PI, np.where(v > math.pi, v - TWO_PI, v))
+
+
+def _tau_omega(u, v, xi, eta, phi):
+    delta = _rmod(u - v)
+    a, b = np.sin(u) - np.sin(delta), np.cos(u) - np.cos(delta) - 1.0
+    t1 = np.arctan2(eta * a - xi * b, xi * a + eta * b)
+    t2 = 2.0 * (np.cos(delta) - np.cos(v) - np.cos(u)) + 3.0
+    tau = np.where(t2 < 0.0, _rmod(t1 + math.pi), _rmod(t1))
+    return tau, _rmod(tau - u + v - phi)
+
+
+def _f81(x, y, phi):   # L+ S+ L+
+    xi, eta = x - np.sin(phi), y - 1.0 + np.cos(phi)
+    u, t = np.hypot(xi, eta), np.arctan2(eta, xi)
+    v = _rmod(phi - t)
+    return (t >= -RS_ZERO) & (v >= -RS_ZERO), t, u, v
+
+
+def _f82(x, y, phi):   # L+ S+ R+
+    xi, eta = x + np.sin(phi), y - 1.0 - np.cos(phi)
+    u1 = np.hypot(xi, eta) ** 2
+    u = np.sqrt(np.maximum(u1 - 4.0, 0.0))
+    t = _rmod(np.arctan2(eta, xi) + np.arctan2(2.0, u))
+    v = _rmod(t - phi)
+    return (u1 >= 4.0) & (t >= -RS_ZERO) & (v >= -RS_ZERO), t, u, v
+
+
+def _f83(x, y, phi):   # L+ R- L
+    xi, eta = x - np.sin(phi), y - 1.0 + np.cos(phi)
+    u1 = np.hypot(xi, eta)
+    u = -2.0 * np.arcsin(np.minimum(0.25 * u1, 1.0))
+    t = _rmod(np.arctan2(eta, xi) + 0.5 * u + math.pi)
+    v = _rmod(phi - t + u)
+    return (u1 <= 4.0) & (t >= -RS_ZERO) & (u <= RS_ZERO), t, u, v
+
+
+def _f87(x, y, phi):   # L+ R+ L- R-
+    xi, eta = x + np.sin(phi), y - 1.0 - np.cos(phi)
+    rho = 0.25 * (2.0 + np.hypot(xi, eta))
+    u = np.arccos(np.minimum(rho, 1.0))
+    t, v = _tau_omega(u, -u, xi, eta, phi)
+    return (rho <= 1.0) & (t >= -RS_ZERO) & (v <= RS_ZERO), t, u, v
+
+
+def _f88(x, y, phi):   # L+ R- L- R+
+    xi, eta = x + np.sin(phi), y - 1.0 - np.cos(phi)
+    rho = (20.0 - xi * xi - eta * eta) / 16.0
+    u = -np.arccos(np.clip(rho, 0.0, 1.0))
+    t, v = _tau_omega(u, u, xi, eta, phi)
+    return ((rho >= 0.0) & (rho <= 1.0) & (u >= -HALF_PI) & (t >= -RS_ZERO) & (v >= -RS_ZERO)), t, u, v
+
+
+def _f89(x, y, phi):   # L+ R-(pi/2) S- L-
+    xi, eta = x - np.sin(phi), y - 1.0 + np.cos(phi)
+    rho = np.hypot(xi, eta)
+    r = np.sqrt(np.maximum(rho * rho - 4.0, 0.0))
+    u = 2.0 - r
+    t = _rmod(np.arctan2(eta, xi) + np.arctan2(r, -2.0))
+    v = _rmod(phi - HALF_PI - t)
+    return (rho >= 2.0) & (t >= -RS_ZERO) & (u <= RS_ZERO) & (v <= RS_ZERO), t, u, v
+
+
+def _f810(x, y, phi):  # L+ R-(pi/2) S- R-
+    xi, eta = x + np.sin(phi), y - 1.0 - np.cos(phi)
+    rho, t = np.hypot(xi, eta), np.arctan2(xi, -eta)
+    u = 2.0 - rho
+    v = _rmod(t + HALF_PI - phi)
+    return (rho >= 2.0) & (t >= -RS_ZERO) & (u <= RS_ZERO) & (v <= RS_ZERO), t, u, v
+
+
+def _f811(x, y, phi):  # L+ R-(pi/2) S- L-(pi/2) R+
+    xi, eta = x + np.sin(phi), y - 1.0 - np.cos(phi)
+    rho = np.hypot(xi, eta)
+    u = 4.0 - np.sqrt(np.maximum(rho * rho - 4.0, 0.0))
+    t = _rmod(np.arctan2((4.0 - u) * xi - 2.0 * eta, -2.0 * xi + (u - 4.0) * eta))
+    v = _rmod(t - phi)
+    return (rho >= 2.0) & (u <= RS_ZERO) & (t >= -RS_ZERO) & (v >= -RS_ZERO), t, u, v
+
+
+def _rs_families():
+    """(formula, backwards, base word, segment lengths from (t, u, v)) in OMPL's order of evaluation."""
+    z = 0.0
+    return [
+        (_f81, False, 14, lambda t, u, v: (t, u, v, z, z)),
+        (_f82, False, 12, lambda t, u, v: (t, u, v, z, z)),
+        (_f83, False, 0, lambda t, u, v: (t, u, v, z, z)),
+        (_f83, True, 0, lambda t, u, v: (v, u, t, z, z)),
+        (_f87, False, 2, lambda t, u, v: (t, u, -u, v, z)),
+        (_f88, False, 2, lambda t, u, v: (t, u, u, v, z)),
+        (_f89, False, 4, lambda t, u, v: (t, -HALF_PI + 0 * t, u, v, z)),
+        (_f810, False, 8, lambda t, u, v: (t, -HALF_PI + 0 * t, u, v, z)),
+        (_f89, True, 6, lambda t, u, v: (v, u, -HALF_PI + 0 * t, t, z)),
+        (_f810, True, 10, lambda t, u, v: (v, u, -HALF_PI + 0 * t, t, z)),
+        (_f811, False, 16, lambda t, u, v: (t, -HALF_PI + 0 * t, u, -HALF_PI + 0 * t, v)),
+    ]
+
+
+def _reeds_shepp_unit(x: np.ndarray, y: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Lengths (radii), word indices and five signed segment lengths of the shortest word, all evaluated."""
+    xb, yb = x * np.cos(phi) + y * np.sin(phi), x * np.sin(phi) - y * np.cos(phi)
+    lengths, words, params = [], [], []
+    for formula, backwards, word, segments in _rs_families():
+        gx, gy = (xb, yb) if backwards else (x, y)
+        # identity, timeflip, reflect, timeflip + reflect
+        for sx, sy, sphi, flip, reflect in ((1, 1, 1, 1, 0), (-1, 1, -1, -1, 0), (1, -1, -1, 1, 1),
+                                            (-1, -1, 1, -1, 1)):
+            ok, t, u, v = formula(sx * gx, sy * gy, sphi * phi)
+            seg = np.stack([flip * np.broadcast_to(a, x.shape) for a in segments(t, u, v)], axis=1)
+            lengths.append(np.where(ok, np.abs(seg).sum(axis=1), np.inf))
+            words.append(word + reflect)
+            params.append(seg)
+    table = np.stack(lengths, axis=1)
+    best = np.argmin(table, axis=1)          # the first of equal lengths, as OMPL's strict comparison
+    rows = np.arange(len(x))
+    return table[rows, best], np.array(words, dtype=np.int16)[best], np.stack(params, axis=1)[rows, best]
+
+
+def reeds_shepp_shortest(q0: np.ndarray, q1: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray,
+                                                                                    np.ndarray]:
+    """Shortest Reeds-Shepp paths for N pose pairs: (length_m[N], word int16[N], signed params[N, 5]).
+
+    A pair with a non-finite pose (or a bad radius) gets length NaN, word -1 and NaN params.
+    """
+    a, b = _pairs(q0, q1)
+    r = float(radius_m)
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1) & math.isfinite(r) & (r > 0.0)
+    n = a.shape[0]
+    lengths = np.full(n, np.nan)
+    words = np.full(n, -1, dtype=np.int16)
+    params = np.full((n, 5), np.nan)
+    if ok.any():
+        a, b = a[ok], b[ok]
+        dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+        c, s = np.cos(a[:, 2]), np.sin(a[:, 2])
+        with np.errstate(invalid="ignore"):
+            length, word, par = _reeds_shepp_unit((c * dx + s * dy) / r, (-s * dx + c * dy) / r,
+                                                  b[:, 2] - a[:, 2])
+        lengths[ok], words[ok], params[ok] = r * length, word, r * par
+    return lengths, words, params
+
+
+def reeds_shepp_one(start: Sequence[float], goal: Sequence[float], radius_m: float
+                    ) -> tuple[tuple[float, float, float], float, int, tuple[float, ...]]:
+    """One pair from plain sequences: ``((x0, y0, h0), length_m, word, params[5])``; word -1 if bad input."""
+    x0, y0, h0 = (_real(v) for v in start)
+    x1, y1, h1 = (_real(v) for v in goal)
+    length, word, params = reeds_shepp_shortest(np.array([[x0, y0, h0]]), np.array([[x1, y1, h1]]),
+                                                _real(radius_m))
+    return (x0, y0, h0), float(length[0]), int(word[0]), tuple(float(v) for v in params[0])
+
+
 # ----------------------------------------------------------------------------------------------- sampling
 def _wrap(h: np.ndarray | float) -> np.ndarray | float:
     """Angles in (-pi, pi]."""
@@ -191,28 +361,30 @@ def _check_radius_step(radius_m: float, step_m: float) -> None:
         raise ValueError(f"step_m must be finite and > 0, got {step_m}")
 
 
-def _dubins_letters(word: int) -> str:
-    if not 0 <= word < len(DUBINS_WORDS):
-        raise ValueError(f"Dubins word must be in 0..5, got {word}")
-    return DUBINS_WORDS[word]
+def _letters(words: tuple[str, ...], word: int) -> str:
+    if not 0 <= word < len(words):
+        kind = "Dubins" if words is DUBINS_WORDS else "Reeds-Shepp"
+        raise ValueError(f"{kind} word must be in 0..{len(words) - 1}, got {word}")
+    return words[word]
 
 
-def sample_dubins(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float,
-                  step_m: float) -> np.ndarray:
-    """Samples ``(x, y, heading, direction)`` every ``step_m`` at most along one Dubins path: float64[M, 4]."""
+def _sample(words: tuple[str, ...], n_params: int, q0: Sequence[float], word: int, params: Sequence[float],
+            radius_m: float, step_m: float) -> np.ndarray:
     _check_radius_step(radius_m, step_m)
-    return _emit(q0, _dubins_letters(int(word)), [float(v) for v in params], radius_m, step_m)
+    lengths = [float(v) for v in params]
+    if len(lengths) != n_params:
+        raise ValueError(f"need {n_params} segment lengths, got {len(lengths)}")
+    return _emit(q0, _letters(words, int(word)), lengths, radius_m, step_m)
 
 
-def sample_dubins_many(q0: np.ndarray, words: np.ndarray, params: np.ndarray, radius_m: float,
-                       step_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Samples of N Dubins paths in one array: (points float64[M, 4], offsets int64[N + 1])."""
+def _sample_many(words: tuple[str, ...], n_params: int, q0: np.ndarray, word: np.ndarray, params: np.ndarray,
+                 radius_m: float, step_m: float) -> tuple[np.ndarray, np.ndarray]:
     _check_radius_step(radius_m, step_m)
-    q0, words, params = np.asarray(q0, float), np.asarray(words), np.asarray(params, float)
+    q0, word, params = np.asarray(q0, float), np.asarray(word), np.asarray(params, float)
     n = q0.shape[0]
-    if q0.shape[1:] != (3,) or params.shape != (n, 3) or words.shape != (n,):
-        raise ValueError("sample_dubins_many needs q0 (N, 3), words (N,) and params (N, 3)")
-    letters = [_dubins_letters(int(w)) for w in words]
+    if q0.shape[1:] != (3,) or params.shape != (n, n_params) or word.shape != (n,):
+        raise ValueError(f"need q0 (N, 3), words (N,) and params (N, {n_params})")
+    letters = [_letters(words, int(w)) for w in word]
     parts = [_emit(q0[i], letters[i], params[i], radius_m, step_m) for i in range(n)]
     offsets = np.zeros(n + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(p) for p in parts])
@@ -220,11 +392,46 @@ def sample_dubins_many(q0: np.ndarray, words: np.ndarray, params: np.ndarray, ra
     return points, offsets
 
 
+def _end_pose(words: tuple[str, ...], q0: Sequence[float], word: int, params: Sequence[float],
+              radius_m: float) -> tuple[float, float, float]:
+    _check_radius_step(radius_m, 1.0)
+    x, y, h = (float(v) for v in q0)
+    for c, s in zip(_letters(words, int(word)), params):
+        x, y, h = (float(v) for v in _advance(x, y, h, c, float(s), radius_m))
+    return x, y, float(_wrap(h))
+
+
+def sample_dubins(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float,
+                  step_m: float) -> np.ndarray:
+    """Samples ``(x, y, heading, direction)`` every ``step_m`` at most along one Dubins path: float64[M, 4]."""
+    return _sample(DUBINS_WORDS, 3, q0, word, params, radius_m, step_m)
+
+
+def sample_reeds_shepp(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float,
+                       step_m: float) -> np.ndarray:
+    """Samples ``(x, y, heading, direction)`` along one Reeds-Shepp path; the pose repeats at a cusp."""
+    return _sample(REEDS_SHEPP_WORDS, 5, q0, word, params, radius_m, step_m)
+
+
+def sample_dubins_many(q0: np.ndarray, words: np.ndarray, params: np.ndarray, radius_m: float,
+                       step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of N Dubins paths in one array: (points float64[M, 4], offsets int64[N + 1])."""
+    return _sample_many(DUBINS_WORDS, 3, q0, words, params, radius_m, step_m)
+
+
+def sample_reeds_shepp_many(q0: np.ndarray, words: np.ndarray, params: np.ndarray, radius_m: float,
+                            step_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Samples of N Reeds-Shepp paths in one array: (points float64[M, 4], offsets int64[N + 1])."""
+    return _sample_many(REEDS_SHEPP_WORDS, 5, q0, words, params, radius_m, step_m)
+
+
 def dubins_end(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float
                ) -> tuple[float, float, float]:
     """The end pose ``(x, y, heading)`` of a Dubins path, heading in (-pi, pi]."""
-    _check_radius_step(radius_m, 1.0)
-    x, y, h = (float(v) for v in q0)
-    for c, s in zip(_dubins_letters(int(word)), params):
-        x, y, h = (float(v) for v in _advance(x, y, h, c, float(s), radius_m))
-    return x, y, float(_wrap(h))
+    return _end_pose(DUBINS_WORDS, q0, word, params, radius_m)
+
+
+def reeds_shepp_end(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float
+                    ) -> tuple[float, float, float]:
+    """The end pose ``(x, y, heading)`` of a Reeds-Shepp path, heading in (-pi, pi]."""
+    return _end_pose(REEDS_SHEPP_WORDS, q0, word, params, radius_m)

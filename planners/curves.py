@@ -31,18 +31,18 @@ __all__ = ["KINDS", "MAX_SAMPLES", "Curve", "CurveKind", "Pose", "sample_curves"
 
 CurveKind = Literal["dubins", "reeds-shepp"]
 Pose = tuple[float, float, float]
-KINDS: tuple[str, ...] = ("dubins",)
+KINDS: tuple[str, ...] = ("dubins", "reeds-shepp")
 MAX_SAMPLES = 20_000_000   # refuse sampling requests that would allocate more points than this
 
 _K = kernel("turns")
-_WORDS = {"dubins": _K.DUBINS_WORDS}
-_N_PARAMS = {"dubins": 3}
-_ONE = {"dubins": _K.dubins_one}
-_BATCH = {"dubins": _K.dubins_shortest}
-_SAMPLE = {"dubins": _K.sample_dubins}
-_SAMPLE_MANY = {"dubins": _K.sample_dubins_many}
-_END = {"dubins": _K.dubins_end}
-_WORD_DTYPE = {"dubins": np.int8}
+_WORDS = {"dubins": _K.DUBINS_WORDS, "reeds-shepp": _K.REEDS_SHEPP_WORDS}
+_N_PARAMS = {"dubins": 3, "reeds-shepp": 5}
+_ONE = {"dubins": _K.dubins_one, "reeds-shepp": _K.reeds_shepp_one}
+_BATCH = {"dubins": _K.dubins_shortest, "reeds-shepp": _K.reeds_shepp_shortest}
+_SAMPLE = {"dubins": _K.sample_dubins, "reeds-shepp": _K.sample_reeds_shepp}
+_SAMPLE_MANY = {"dubins": _K.sample_dubins_many, "reeds-shepp": _K.sample_reeds_shepp_many}
+_END = {"dubins": _K.dubins_end, "reeds-shepp": _K.reeds_shepp_end}
+_WORD_DTYPE = {"dubins": np.int8, "reeds-shepp": np.int16}
 
 
 def word_name(kind: CurveKind, word: int, params: Sequence[float] | None = None) -> str:
@@ -85,6 +85,9 @@ class Curve:
             raise ConfigError(f"{self.kind} params must be {_N_PARAMS[self.kind]} finite lengths, got {params}")
         if self.kind == "dubins" and min(params) < 0.0:
             raise ConfigError(f"Dubins segments are driven forwards; negative length in {params}")
+        if any(params[len(words[self.word]):]):
+            raise ConfigError(f"{words[self.word]} has {len(words[self.word])} segments; the other params "
+                              f"must be 0, got {params}")
         total = sum(abs(p) for p in params)
         if not (math.isfinite(self.length_m) and abs(self.length_m - total) <= 1e-9 * max(1.0, total)):
             raise ConfigError(f"length_m {self.length_m} does not match the segments' total {total}")

@@ -51,85 +51,112 @@ def _angle_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs((np.asarray(a) - np.asarray(b) + math.pi) % (2 * math.pi) - math.pi)
 
 
-@given(pose_pairs())
-def test_dubins_shortest_matches_reference(case: tuple[np.ndarray, np.ndarray, float]) -> None:
+KINDS = [("dubins", np.int8, 3), ("reeds_shepp", np.int16, 5)]
+kinds = pytest.mark.parametrize("kind, word_dtype, n_params", KINDS)
+
+
+def fn(module: object, kind: str, name: str):
+    """``module.<kind>_<name>``, e.g. ``fn(K, "dubins", "shortest")`` is ``K.dubins_shortest``."""
+    return getattr(module, f"{kind}_{name}")
+
+
+@kinds
+@given(case=pose_pairs())
+def test_shortest_matches_reference(kind: str, word_dtype: type, n_params: int,
+                                    case: tuple[np.ndarray, np.ndarray, float]) -> None:
     q0, q1, r = case
-    lk, wk, pk = K.dubins_shortest(q0, q1, r)
-    lr, wr, pr = R.dubins_shortest(q0, q1, r)
-    assert wk.dtype == np.int8 and pk.shape == (len(q0), 3)
+    lk, wk, pk = fn(K, kind, "shortest")(q0, q1, r)
+    lr, wr, pr = fn(R, kind, "shortest")(q0, q1, r)
+    assert wk.dtype == word_dtype and wr.dtype == word_dtype and pk.shape == pr.shape == (len(q0), n_params)
     np.testing.assert_allclose(lk, lr, rtol=1e-9, atol=1e-9 * r)
-    np.testing.assert_allclose(lk, pk.sum(axis=1), rtol=1e-12, atol=1e-12 * r)
+    np.testing.assert_allclose(lk, np.abs(pk).sum(axis=1), rtol=1e-12, atol=1e-12 * r)
+    end = fn(R, kind, "end")
     close = np.isclose(pk, pr, rtol=1e-9, atol=1e-9 * r).all(axis=1)
     for i in np.flatnonzero((wk != wr) | ~close):
-        # Either a tie between two words of equal length, or a CSC word whose straight has length 0 (its two
-        # arcs then form one arc, split anywhere by rounding). Both paths must end at the same pose.
-        assert wk[i] != wr[i] or (wk[i] < 4 and pk[i, 1] < 1e-6 * r)
-        ek = np.array(R.dubins_end(q0[i], wk[i], pk[i], r))
-        er = np.array(R.dubins_end(q0[i], wr[i], pr[i], r))
-        assert np.hypot(*(ek[:2] - er[:2])) < 1e-6 * r and _angle_diff(ek[2], er[2]) < 1e-6
+        # Equal lengths, different paths: a tie between words, or a zero-length segment whose neighbours
+        # can be split anywhere. Both must end at the goal.
+        for word, par in ((wk[i], pk[i]), (wr[i], pr[i])):
+            e = np.array(end(q0[i], word, par, r))
+            assert np.hypot(*(e[:2] - q1[i, :2])) < 1e-6 * max(r, 1.0) and _angle_diff(e[2], q1[i, 2]) < 1e-6
 
 
-@given(pose_pairs())
-def test_dubins_one_equals_batch(case: tuple[np.ndarray, np.ndarray, float]) -> None:
+@kinds
+@given(case=pose_pairs())
+def test_one_equals_batch(kind: str, word_dtype: type, n_params: int,
+                          case: tuple[np.ndarray, np.ndarray, float]) -> None:
     q0, q1, r = case
-    lengths, words, params = K.dubins_shortest(q0, q1, r)
+    lengths, words, params = fn(K, kind, "shortest")(q0, q1, r)
     for i in range(len(q0)):
-        start, length, word, par = K.dubins_one(tuple(q0[i]), tuple(q1[i]), r)
+        start, length, word, par = fn(K, kind, "one")(tuple(q0[i]), tuple(q1[i]), r)
         assert start == tuple(q0[i])
         assert (length, word, par) == (lengths[i], words[i], tuple(params[i]))
 
 
-@given(pose_pairs(), st.floats(0.05, 20.0))
-def test_sample_dubins_matches_reference(case: tuple[np.ndarray, np.ndarray, float], step_m: float) -> None:
+@kinds
+@given(case=pose_pairs(), step_m=st.floats(0.05, 20.0))
+def test_sample_matches_reference(kind: str, word_dtype: type, n_params: int,
+                                  case: tuple[np.ndarray, np.ndarray, float], step_m: float) -> None:
     q0, q1, r = case
-    _, words, params = R.dubins_shortest(q0, q1, r)
+    _, words, params = fn(R, kind, "shortest")(q0, q1, r)
     for i in range(len(q0)):
-        if params[i].sum() / step_m > 2e4:
+        if np.abs(params[i]).sum() / step_m > 2e4:
             continue
-        pk = K.sample_dubins(q0[i], words[i], params[i], r, step_m)
-        pr = R.sample_dubins(q0[i], words[i], params[i], r, step_m)
+        pk = getattr(K, f"sample_{kind}")(q0[i], words[i], params[i], r, step_m)
+        pr = getattr(R, f"sample_{kind}")(q0[i], words[i], params[i], r, step_m)
         assert pk.shape == pr.shape
         np.testing.assert_allclose(pk[:, [0, 1, 3]], pr[:, [0, 1, 3]], rtol=0, atol=1e-9 * max(1.0, r))
         assert _angle_diff(pk[:, 2], pr[:, 2]).max() < 1e-9
-        assert K.dubins_end(q0[i], words[i], params[i], r) == pytest.approx(pk[-1, :3], abs=1e-12 * max(1, r))
+        e = fn(K, kind, "end")(q0[i], words[i], params[i], r)
+        assert e == pytest.approx(tuple(pk[-1, :3]), abs=1e-12 * max(1, r))
 
 
-@given(pose_pairs(), st.floats(0.2, 10.0))
-def test_sample_dubins_many_is_the_concatenation(case: tuple[np.ndarray, np.ndarray, float],
-                                                 step_m: float) -> None:
+@kinds
+@given(case=pose_pairs(), step_m=st.floats(0.2, 10.0))
+def test_sample_many_is_the_concatenation(kind: str, word_dtype: type, n_params: int,
+                                          case: tuple[np.ndarray, np.ndarray, float], step_m: float) -> None:
     q0, q1, r = case
-    _, words, params = K.dubins_shortest(q0, q1, r)
-    if params.sum() / step_m > 2e4:
+    _, words, params = fn(K, kind, "shortest")(q0, q1, r)
+    if np.abs(params).sum() / step_m > 2e4:
         return
     for mod in (K, R):
-        points, offsets = mod.sample_dubins_many(q0, words, params, r, step_m)
+        points, offsets = getattr(mod, f"sample_{kind}_many")(q0, words, params, r, step_m)
         assert offsets[0] == 0 and offsets[-1] == len(points) and offsets.dtype == np.int64
         for i in range(len(q0)):
-            single = mod.sample_dubins(q0[i], words[i], params[i], r, step_m)
+            single = getattr(mod, f"sample_{kind}")(q0[i], words[i], params[i], r, step_m)
             np.testing.assert_array_equal(points[offsets[i]:offsets[i + 1]], single)
 
 
-def test_bad_input_gives_nan_and_word_minus_one() -> None:
+@kinds
+def test_bad_input_gives_nan_and_word_minus_one(kind: str, word_dtype: type, n_params: int) -> None:
     q0 = np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 0.0], [0.0, 0.0, np.inf]])
     q1 = np.array([[10.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
     for mod in (K, R):
-        lengths, words, params = mod.dubins_shortest(q0, q1, 5.0)
-        assert lengths[0] == pytest.approx(10.0) and words[0] == 0
+        lengths, words, params = fn(mod, kind, "shortest")(q0, q1, 5.0)
+        assert lengths[0] == pytest.approx(10.0) and words[0] >= 0
         assert np.isnan(lengths[1:]).all() and (words[1:] == -1).all() and np.isnan(params[1:]).all()
-        assert np.isnan(mod.dubins_shortest(q0[:1], q1[:1], -1.0)[0]).all()
-        assert mod.dubins_one((0, 0, 0), (1, 0, math.nan), 5.0)[2] == -1
+        assert np.isnan(fn(mod, kind, "shortest")(q0[:1], q1[:1], -1.0)[0]).all()
+        assert fn(mod, kind, "one")((0, 0, 0), (1, 0, math.nan), 5.0)[2] == -1
         with pytest.raises(ValueError):
-            mod.dubins_shortest(np.zeros((2, 3)), np.zeros((3, 3)), 5.0)
+            fn(mod, kind, "shortest")(np.zeros((2, 3)), np.zeros((3, 3)), 5.0)
+        sample = getattr(mod, f"sample_{kind}")
         with pytest.raises(ValueError):
-            mod.sample_dubins((0, 0, 0), 6, (1.0, 1.0, 1.0), 5.0, 1.0)
+            sample((0, 0, 0), 18, (1.0,) * n_params, 5.0, 1.0)
         with pytest.raises(ValueError):
-            mod.sample_dubins((0, 0, 0), 0, (1.0, 1.0, 1.0), 5.0, 0.0)
+            sample((0, 0, 0), 0, (1.0,) * n_params, 5.0, 0.0)
+        with pytest.raises(ValueError):
+            sample((0, 0, 0), 0, (1.0,) * n_params, math.nan, 1.0)
 
 
-def test_empty_batches() -> None:
+@kinds
+def test_empty_batches(kind: str, word_dtype: type, n_params: int) -> None:
     for mod in (K, R):
-        lengths, words, params = mod.dubins_shortest(np.empty((0, 3)), np.empty((0, 3)), 5.0)
-        assert lengths.shape == (0,) and words.shape == (0,) and params.shape == (0, 3)
-        points, offsets = mod.sample_dubins_many(np.empty((0, 3)), np.empty(0, np.int8), np.empty((0, 3)),
-                                                 5.0, 1.0)
+        lengths, words, params = fn(mod, kind, "shortest")(np.empty((0, 3)), np.empty((0, 3)), 5.0)
+        assert lengths.shape == (0,) and words.shape == (0,) and params.shape == (0, n_params)
+        points, offsets = getattr(mod, f"sample_{kind}_many")(np.empty((0, 3)), np.empty(0, word_dtype),
+                                                             np.empty((0, n_params)), 5.0, 1.0)
         assert points.shape == (0, 4) and offsets.tolist() == [0]
+
+
+def test_word_tables_agree() -> None:
+    assert K.DUBINS_WORDS == R.DUBINS_WORDS and K.REEDS_SHEPP_WORDS == R.REEDS_SHEPP_WORDS
+    assert K.SEGMENT_TINY == R.SEGMENT_TINY

@@ -39,6 +39,9 @@ def assert_on_arcs_and_lines(points: np.ndarray, radius_m: float, step_m: float)
     np.testing.assert_allclose(chord[arc], 2 * radius_m * np.abs(np.sin(dh[arc] / 2)), rtol=1e-9, atol=1e-12)
     assert (np.abs(np.sin(direction - a[:, 2] - dh / 2))[arc] < 1e-7).all()
     assert (radius_m * np.abs(dh[arc]) <= step_m * (1 + 1e-9)).all()
+    # The machine moves forwards or backwards as its direction column says.
+    along = np.cos(direction - a[:, 2] - np.where(arc, dh / 2, 0.0))
+    assert (np.sign(along[moving]) == a[moving, 3]).all()
     # A piece that does not move is a cusp: the direction flips there and nowhere else.
     flips = a[:, 3] != b[:, 3]
     assert (flips == ~moving).all()
@@ -128,6 +131,61 @@ class TestDubins:
             Curve("dubins", (0.0, math.inf, 0.0), c.word, c.params, 5.0, c.length_m)
 
 
+class TestReedsShepp:
+    def test_turn_on_the_spot_is_three_arcs_of_pi_over_3(self) -> None:
+        c = shortest((0.0, 0.0, 0.0), (0.0, 0.0, PI), 2.0, kind="reeds-shepp")
+        assert c.length_m == pytest.approx(2.0 * PI, rel=1e-12)
+        assert c.word_name in ("L+R-L+", "R+L-R+", "L-R+L-", "R-L+R-")
+        assert np.abs(c.params[:3]) == pytest.approx([2 * PI / 3] * 3, rel=1e-12) and c.params[3:] == (0, 0)
+        assert c.has_reverse
+
+    def test_straight_back(self) -> None:
+        c = shortest((5.0, 1.0, PI / 2), (5.0, -9.0, PI / 2), 5.0, kind="reeds-shepp")
+        assert c.length_m == pytest.approx(10.0, rel=1e-12) and c.has_reverse
+        points = c.sample(1.0)
+        assert len(points) == 11 and (points[:, 3] == -1).all()
+        np.testing.assert_allclose(points[:, 1], np.linspace(1.0, -9.0, 11), atol=1e-12)
+
+    def test_never_longer_than_dubins(self) -> None:
+        starts, goals = _random_pairs(500, seed=8, box_m=30.0)
+        rs = shortest_lengths(starts, goals, 5.0, "reeds-shepp")[0]
+        dubins = shortest_lengths(starts, goals, 5.0, "dubins")[0]
+        assert (rs <= dubins * (1 + 1e-12)).all() and (rs < dubins - 1e-6).mean() > 0.5
+        # Reversing makes the metric symmetric: the way back is as long.
+        back = shortest_lengths(goals, starts, 5.0, "reeds-shepp")[0]
+        np.testing.assert_allclose(rs, back, rtol=1e-9)
+
+    def test_end_pose_and_sample_geometry(self) -> None:
+        starts, goals = _random_pairs(200, seed=9, box_m=25.0)
+        cusps = 0
+        for s, g in zip(starts, goals):
+            c = shortest(s, g, 4.0, kind="reeds-shepp")
+            x, y, h = c.end
+            assert math.hypot(x - g[0], y - g[1]) < 1e-9 and abs(_wrap(h - g[2])) < 1e-9
+            points = c.sample(0.5)
+            assert np.hypot(*(points[-1, :2] - g[:2])) < 1e-9 and abs(_wrap(points[-1, 2] - g[2])) < 1e-9
+            assert_on_arcs_and_lines(points, 4.0, 0.5)
+            assert c.has_reverse == bool((points[:, 3] < 0).any())
+            cusps += int((points[1:, 3] != points[:-1, 3]).sum())
+        assert cusps > 50     # the check above saw many cusps
+
+    def test_word_names(self) -> None:
+        c = shortest((0.0, 0.0, 0.0), (0.0, 0.0, PI), 1.0, kind="reeds-shepp")
+        assert c.word_name == word_name("reeds-shepp", c.word, c.params) and len(c.word_name) == 6
+        assert word_name("reeds-shepp", 16, (1.0, -1.0, -2.0, -1.0, 1.0, 0.0)) == "L+R-S-L-R+"
+        with pytest.raises(ConfigError, match="must be 0"):
+            Curve("reeds-shepp", (0.0, 0.0, 0.0), 14, (1.0, 2.0, 3.0, 4.0, 0.0), 1.0, 10.0)
+
+    def test_batch_sampling(self) -> None:
+        starts, goals = _random_pairs(40, seed=10, box_m=20.0)
+        _, words, params = shortest_lengths(starts, goals, 3.0, "reeds-shepp")
+        assert words.dtype == np.int16 and params.shape == (40, 5)
+        points, offsets = sample_curves(starts, words, params, 3.0, 0.25, "reeds-shepp")
+        for i in range(40):
+            c = shortest(starts[i], goals[i], 3.0, kind="reeds-shepp")
+            np.testing.assert_array_equal(points[offsets[i]:offsets[i + 1]], c.sample(0.25))
+
+
 class TestErrors:
     @pytest.mark.parametrize("radius", [0.0, -1.0, math.nan, math.inf, "5"])
     def test_bad_radius(self, radius: object) -> None:
@@ -198,6 +256,26 @@ class TestAgainstOMPL:
         ours = shortest_lengths(starts, goals, radius)[0]
         theirs = self._ompl_lengths(ob.DubinsStateSpace(radius), starts, goals)
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)
+
+    @pytest.mark.parametrize("radius", [0.5, 5.0, 37.0])
+    def test_reeds_shepp_random_pairs(self, radius: float) -> None:
+        ob = pytest.importorskip("ompl.base")
+        starts, goals = _random_pairs(3000, seed=int(radius * 10) + 1)
+        goals[::3, :2] = starts[::3, :2] + np.random.default_rng(8).uniform(-2, 2, (1000, 2)) * radius
+        ours = shortest_lengths(starts, goals, radius, "reeds-shepp")[0]
+        theirs = self._ompl_lengths(ob.ReedsSheppStateSpace(radius), starts, goals)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)
+
+    def test_reeds_shepp_edge_cases(self) -> None:
+        ob = pytest.importorskip("ompl.base")
+        r = 5.0
+        starts = np.array([[0, 0, 0], [1, 2, 0.3], [0, 0, 0], [0, 0, PI], [0, 0, -PI], [0, 0, 0], [0, 0, 0],
+                           [0, 0, PI / 2]], dtype=float)
+        goals = np.array([[10, 0, 0], [1, 2, 0.3], [0, 10, PI], [0, 0, 0], [0, 0, PI], [0, 0, PI],
+                          [1e-3, 1e-3, 0], [0, -7, PI / 2]], dtype=float)
+        ours = shortest_lengths(starts, goals, r, "reeds-shepp")[0]
+        theirs = self._ompl_lengths(ob.ReedsSheppStateSpace(r), starts, goals)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-12)
 
     def test_dubins_edge_cases(self) -> None:
         ob = pytest.importorskip("ompl.base")

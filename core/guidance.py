@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,9 +74,9 @@ class GuidanceParams:
                 raise ConfigError(f"guidance: {name} = {v!r} must be >= 0")
 
 
-@dataclass(frozen=True, slots=True)
-class GroundCommand:
-    """What the follower asks of a ground vehicle now, and where it thinks it is on the plan."""
+class GroundCommand(NamedTuple):
+    """What the follower asks of a ground vehicle now, and where it thinks it is on the plan (a named tuple:
+    one is made per control tick)."""
 
     steer_rad: float
     speed_mps: float            # signed: negative reverses
@@ -86,8 +87,7 @@ class GroundCommand:
     done: bool
 
 
-@dataclass(frozen=True, slots=True)
-class AirCommand:
+class AirCommand(NamedTuple):
     vx_mps: float
     vy_mps: float
     vz_mps: float

@@ -32,17 +32,19 @@ cdef void _sort(double* a, Py_ssize_t n) noexcept nogil:
 
 cdef inline Py_ssize_t _index(double v, Py_ssize_t n) noexcept nogil:
     # Clamp before the cast: a shape far off the grid must not overflow the integer conversion.
-    if v < -1.0:
+    if not v >= -1.0:  # also NaN
         return -1
     if v > <double> n:
         return n
     return <Py_ssize_t> v
 
 
-cdef inline bint _in_quad(const double[:, :, ::1] q, Py_ssize_t k, double px, double py) noexcept nogil:
-    cdef bint inside = False
+cdef inline Py_ssize_t _quad_crossings(const double[:, :, ::1] q, Py_ssize_t k, double py,
+                                       double* xs) noexcept nogil:
+    # x of the quad's edges at height py (half-open rule), sorted: the even-odd spans of the row.
+    cdef Py_ssize_t m = 0
     cdef int e, f
-    cdef double xa, ya, xb, yb, xi
+    cdef double xa, ya, xb, yb
     for e in range(4):
         f = (e + 1) % 4
         xa = q[k, e, 0]
@@ -50,10 +52,10 @@ cdef inline bint _in_quad(const double[:, :, ::1] q, Py_ssize_t k, double px, do
         xb = q[k, f, 0]
         yb = q[k, f, 1]
         if (ya > py) != (yb > py):
-            xi = xa + (py - ya) * (xb - xa) / (yb - ya)
-            if px < xi:
-                inside = not inside
-    return inside
+            xs[m] = xa + (py - ya) * (xb - xa) / (yb - ya)
+            m += 1
+    _sort(xs, m)
+    return m
 
 
 def fill_polygon(unsigned char[:, ::1] mask, const double[:, ::1] edges, double x0, double y0, double cell,
@@ -103,8 +105,9 @@ def sweep_quads(count_t[:, ::1] count, int[:, ::1] stamp, float[:, ::1] applied,
                 double cell, const double[:, :, ::1] quads, const int[::1] run, const double[::1] rate):
     """Paint quads ``(Q, 4, 2)`` of pass ``run[q]`` at ``rate[q]``; returns the number of cells painted."""
     cdef Py_ssize_t ny = count.shape[0], nx = count.shape[1], nq = quads.shape[0]
-    cdef Py_ssize_t k, c, i, j, i_lo, i_hi, j_lo, j_hi
-    cdef double minx, maxx, miny, maxy, px, py
+    cdef Py_ssize_t k, c, i, j, i_lo, i_hi, j_lo, j_hi, m, s
+    cdef double minx, maxx, miny, maxy, py
+    cdef double xs[4]
     cdef int r
     cdef float w
     cdef long long painted = 0
@@ -127,30 +130,33 @@ def sweep_quads(count_t[:, ::1] count, int[:, ::1] stamp, float[:, ::1] applied,
                     maxy = quads[k, c, 1]
             if not (maxx >= minx and maxy >= miny):  # NaN corners: nothing to paint
                 continue
-            i_lo = _index(floor((minx - x0) / cell - 0.5), nx)
-            i_hi = _index(ceil((maxx - x0) / cell - 0.5), nx)
             j_lo = _index(floor((miny - y0) / cell - 0.5), ny)
             j_hi = _index(ceil((maxy - y0) / cell - 0.5), ny)
-            if i_lo < 0:
-                i_lo = 0
             if j_lo < 0:
                 j_lo = 0
-            if i_hi > nx - 1:
-                i_hi = nx - 1
             if j_hi > ny - 1:
                 j_hi = ny - 1
             r = run[k]
             w = <float> rate[k]
             for j in range(j_lo, j_hi + 1):
                 py = y0 + (j + 0.5) * cell
-                for i in range(i_lo, i_hi + 1):
-                    if stamp[j, i] == r:
-                        continue
-                    px = x0 + (i + 0.5) * cell
-                    if _in_quad(quads, k, px, py):
+                m = _quad_crossings(quads, k, py, xs)
+                s = 0
+                while s + 1 < m:
+                    # centres with xs[s] <= px < xs[s + 1], as in fill_polygon
+                    i_lo = _index(ceil((xs[s] - x0) / cell - 0.5), nx)
+                    i_hi = _index(ceil((xs[s + 1] - x0) / cell - 0.5), nx) - 1
+                    if i_lo < 0:
+                        i_lo = 0
+                    if i_hi > nx - 1:
+                        i_hi = nx - 1
+                    for i in range(i_lo, i_hi + 1):
+                        if stamp[j, i] == r:
+                            continue
                         stamp[j, i] = r
                         if count[j, i] < 65535:
                             count[j, i] += 1
                         applied[j, i] += w
                         painted += 1
+                    s += 2
     return painted

@@ -14,11 +14,20 @@ __all__ = ["fill_polygon", "sweep_quads"]
 
 
 def _clamp_index(v: float, n: int) -> int:
-    if v < -1.0:
+    if not v >= -1.0:  # also NaN, as in the kernel
         return -1
     if v > n:
         return n
     return int(v)
+
+
+def _ceil_index(v: float, n: int) -> int:
+    """``_clamp_index(ceil(v), n)`` that also takes infinities."""
+    return _clamp_index(v, n) if not -1.0 <= v <= n else _clamp_index(math.ceil(v), n)
+
+
+def _floor_index(v: float, n: int) -> int:
+    return _clamp_index(v, n) if not -1.0 <= v <= n else _clamp_index(math.floor(v), n)
 
 
 def fill_polygon(mask: np.ndarray, edges: np.ndarray, x0: float, y0: float, cell: float, value: int = 1) -> int:
@@ -36,26 +45,12 @@ def fill_polygon(mask: np.ndarray, edges: np.ndarray, x0: float, y0: float, cell
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             xs = np.sort(xa[hit] + (py - ya[hit]) * (xb[hit] - xa[hit]) / (yb[hit] - ya[hit]))
         for k in range(0, len(xs) - 1, 2):
-            i_lo = max(_clamp_index(math.ceil((xs[k] - x0) / cell - 0.5), nx), 0)
-            i_hi = min(_clamp_index(math.ceil((xs[k + 1] - x0) / cell - 0.5), nx) - 1, nx - 1)
+            i_lo = max(_ceil_index(((xs[k] - x0) / cell - 0.5), nx), 0)
+            i_hi = min(_ceil_index(((xs[k + 1] - x0) / cell - 0.5), nx) - 1, nx - 1)
             if i_hi >= i_lo:
                 mask[j, i_lo:i_hi + 1] = value
                 n_set += i_hi - i_lo + 1
     return n_set
-
-
-def _in_quad(q: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    inside = np.zeros(px.shape, dtype=bool)
-    for e in range(4):
-        xa, ya = q[e]
-        xb, yb = q[(e + 1) % 4]
-        crosses = (ya > py) != (yb > py)
-        if not crosses.any():
-            continue
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            xi = xa + (py - ya) * (xb - xa) / (yb - ya)
-        inside ^= crosses & (px < xi)
-    return inside
 
 
 def sweep_quads(count: np.ndarray, stamp: np.ndarray, applied: np.ndarray, x0: float, y0: float, cell: float,
@@ -69,27 +64,38 @@ def sweep_quads(count: np.ndarray, stamp: np.ndarray, applied: np.ndarray, x0: f
     painted = 0
     for k in range(len(quads)):
         q = quads[k]
-        minx, maxx = q[:, 0].min(), q[:, 0].max()
         miny, maxy = q[:, 1].min(), q[:, 1].max()
-        if not (maxx >= minx and maxy >= miny):
+        if not (q[:, 0].max() >= q[:, 0].min() and maxy >= miny):
             continue
-        i_lo = max(_clamp_index(math.floor((minx - x0) / cell - 0.5), nx), 0)
-        i_hi = min(_clamp_index(math.ceil((maxx - x0) / cell - 0.5), nx), nx - 1)
-        j_lo = max(_clamp_index(math.floor((miny - y0) / cell - 0.5), ny), 0)
-        j_hi = min(_clamp_index(math.ceil((maxy - y0) / cell - 0.5), ny), ny - 1)
-        if i_hi < i_lo or j_hi < j_lo:
+        j_lo = max(_floor_index(((miny - y0) / cell - 0.5), ny), 0)
+        j_hi = min(_ceil_index(((maxy - y0) / cell - 0.5), ny), ny - 1)
+        if j_hi < j_lo:
             continue
-        jj, ii = np.mgrid[j_lo:j_hi + 1, i_lo:i_hi + 1]
-        px = x0 + (ii + 0.5) * cell
-        py = y0 + (jj + 0.5) * cell
         r = int(run[k])
-        sel = _in_quad(q, px, py) & (stamp[j_lo:j_hi + 1, i_lo:i_hi + 1] != r)
-        if not sel.any():
-            continue
-        rows, cols = jj[sel], ii[sel]
-        stamp[rows, cols] = r
-        c = count[rows, cols]
-        count[rows, cols] = np.where(c < 65535, c + 1, c)
-        applied[rows, cols] += np.float32(rate[k])
-        painted += int(sel.sum())
+        w = np.float32(rate[k])
+        xa, ya = q[:, 0], q[:, 1]
+        xb, yb = np.roll(xa, -1), np.roll(ya, -1)
+        for j in range(j_lo, j_hi + 1):
+            py = y0 + (j + 0.5) * cell
+            hit = (ya > py) != (yb > py)
+            if not hit.any():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                xs = np.sort(xa[hit] + (py - ya[hit]) * (xb[hit] - xa[hit]) / (yb[hit] - ya[hit]))
+            for s in range(0, len(xs) - 1, 2):
+                i_lo = max(_ceil_index(((xs[s] - x0) / cell - 0.5), nx), 0)
+                i_hi = min(_ceil_index(((xs[s + 1] - x0) / cell - 0.5), nx) - 1, nx - 1)
+                if i_hi < i_lo:
+                    continue
+                row_stamp = stamp[j, i_lo:i_hi + 1]
+                fresh = row_stamp != r
+                n = int(fresh.sum())
+                if n == 0:
+                    continue
+                cols = np.flatnonzero(fresh) + i_lo
+                stamp[j, cols] = r
+                c = count[j, cols]
+                count[j, cols] = np.where(c < 65535, c + 1, c)
+                applied[j, cols] += w
+                painted += n
     return painted

@@ -50,7 +50,7 @@ class GroundVehicleModel:
     """Kinematic bicycle for tractors and rovers (``VehicleModel`` protocol). Not armed: brakes to a stop."""
 
     __slots__ = ("spec", "state", "payload", "slip", "towed", "max_decel_mps2", "jackknife_rad",
-                 "jackknifed", "_trailer_len", "_hitch")
+                 "jackknifed", "_trailer_len", "_hitch", "_lag_dt", "_lag_k", "_widths")
     kind: ClassVar[VehicleKind] = VehicleKind.TRACTOR
 
     def __init__(self, spec: VehicleSpec, state: VehicleState | None = None, *,
@@ -75,6 +75,9 @@ class GroundVehicleModel:
         self.jackknifed = False
         self._hitch = spec.hitch_offset_m
         self._trailer_len = spec.implement_offset_m
+        self._lag_dt = -1.0   # the step the cached lag factor was computed for
+        self._lag_k = 1.0
+        self._widths: dict[int, float] = {}  # worked width per section mask
         if state is None:
             self.state.tank_l = spec.tank_l
             self.state.battery_wh = spec.battery_wh
@@ -124,21 +127,39 @@ class GroundVehicleModel:
 
         # Steering: first-order actuator lag towards the clipped demand, then the rate limit.
         max_steer = spec.max_steer_rad
-        demand = min(max(control.steer_rad, -max_steer), max_steer) if armed else s.steer_rad
+        demand = control.steer_rad if armed else s.steer_rad
+        if demand > max_steer:
+            demand = max_steer
+        elif demand < -max_steer:
+            demand = -max_steer
         steer0 = s.steer_rad
-        tau = spec.steer_time_constant_s
-        move = (demand - steer0) * (1.0 - math.exp(-dt / tau)) if tau > 0 else demand - steer0
+        if dt != self._lag_dt:
+            tau = spec.steer_time_constant_s
+            self._lag_k = 1.0 - math.exp(-dt / tau) if tau > 0 else 1.0
+            self._lag_dt = dt
+        move = (demand - steer0) * self._lag_k
         max_move = spec.max_steer_rate_rad_s * dt
-        move = min(max(move, -max_move), max_move)
+        if move > max_move:
+            move = max_move
+        elif move < -max_move:
+            move = -max_move
         steer1 = steer0 + move
 
         # Speed: clipped demand, acceleration and braking limits (braking when |v| shrinks).
         v_max = spec.max_speed_mps
-        v_dem = min(max(control.speed_mps, -v_max if spec.reverse_allowed else 0.0), v_max) if armed else 0.0
+        v_dem = control.speed_mps if armed else 0.0
+        if v_dem > v_max:
+            v_dem = v_max
+        elif v_dem < 0.0 and v_dem < (-v_max if spec.reverse_allowed else 0.0):
+            v_dem = -v_max if spec.reverse_allowed else 0.0
         v0 = s.speed_mps
         dv = v_dem - v0
         limit = (self.max_decel_mps2 if (abs(v_dem) < abs(v0) or v_dem * v0 < 0) else spec.max_accel_mps2) * dt
-        v1 = v0 + min(max(dv, -limit), limit)
+        if dv > limit:
+            dv = limit
+        elif dv < -limit:
+            dv = -limit
+        v1 = v0 + dv
 
         v_mid = 0.5 * (v0 + v1)
         steer_mid = 0.5 * (steer0 + steer1)
@@ -147,7 +168,7 @@ class GroundVehicleModel:
         # Slope: wheel slip uphill, crab downhill across the slope.
         crab = 0.0
         slip = self.slip
-        if slip.crab_rad_per_grade > 0 or slip.speed_loss_per_grade > 0:
+        if slip.crab_rad_per_grade or slip.speed_loss_per_grade:
             gx, gy = env.gradient_at(s.x, s.y)
             c, sn = math.cos(theta0), math.sin(theta0)
             uphill = (gx * c + gy * sn) * (1.0 if v_mid >= 0 else -1.0)
@@ -190,12 +211,16 @@ class GroundVehicleModel:
         sections = control.sections if armed else 0
         payload = self.payload
         if payload is not None and sections:
-            sections &= payload.all_sections
+            width = self._widths.get(sections)
+            if width is None:
+                sections &= payload.all_sections
+                width = self._widths[sections] = payload.width_on_m(sections)
             if spec.tank_l > 0:
                 if s.tank_l <= 0.0:
                     sections = 0
                 else:
-                    s.tank_l = max(0.0, s.tank_l - payload.flow_per_s(sections, v_mid) * dt)
+                    flow = payload.rate_per_ha * 1e-4 * width * abs(v_mid)
+                    s.tank_l = max(0.0, s.tank_l - flow * dt)
         s.sections = sections
         return s
 
@@ -211,16 +236,20 @@ class GroundVehicleModel:
             return
         ell = self._trailer_len
         phi = s.implement_heading_rad
-
-        def rate(theta: float, p: float) -> float:
-            d = theta - p
-            return (v * math.sin(d) - h * w * math.cos(d)) / ell
-
-        # Classic RK4 with the tractor heading known along the step (it turns at the constant rate w).
-        k1 = rate(theta0, phi)
-        k2 = rate(theta0 + 0.5 * w * dt, phi + 0.5 * dt * k1)
-        k3 = rate(theta0 + 0.5 * w * dt, phi + 0.5 * dt * k2)
-        k4 = rate(theta1, phi + dt * k3)
+        # Classic RK4 of phi' = (v sin(theta - phi) - h w cos(theta - phi)) / l, with the tractor heading
+        # known along the step (it turns at the constant rate w). Written out: this runs every step.
+        sin, cos = math.sin, math.cos
+        hw = h * w
+        half = 0.5 * dt
+        theta_m = theta0 + 0.5 * w * dt
+        d = theta0 - phi
+        k1 = (v * sin(d) - hw * cos(d)) / ell
+        d = theta_m - (phi + half * k1)
+        k2 = (v * sin(d) - hw * cos(d)) / ell
+        d = theta_m - (phi + half * k2)
+        k3 = (v * sin(d) - hw * cos(d)) / ell
+        d = theta1 - (phi + dt * k3)
+        k4 = (v * sin(d) - hw * cos(d)) / ell
         phi += dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         hx = x1 - h * math.cos(theta1)
         hy = y1 - h * math.sin(theta1)

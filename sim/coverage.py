@@ -132,9 +132,10 @@ class CoverageMap:
             raise ConfigError(f"coverage: {self.nx} x {self.ny} cells of {cell_m} m is too many; use larger cells")
         self.target = target
         self._k = kernel("raster", reference=reference)
-        self.count = np.zeros((self.ny, self.nx), dtype=np.uint16)
+        # np.full writes every page now, so the first pass of a run does not pay the page faults
+        self.count = np.full((self.ny, self.nx), 0, dtype=np.uint16)
         self.stamp = np.full((self.ny, self.nx), -1, dtype=np.int32)
-        self.applied = np.zeros((self.ny, self.nx), dtype=np.float32)
+        self.applied = np.full((self.ny, self.nx), 0.0, dtype=np.float32)
         self.mask = np.zeros((self.ny, self.nx), dtype=np.uint8)
         self._k.fill_polygon(self.mask, _edges_of(target), self.x0, self.y0, self.cell_m, 1)
         self._next_run = 0

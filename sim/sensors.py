@@ -19,7 +19,8 @@ noise and quantisation. Every sensor draws from the ``numpy.random.Generator`` i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -62,9 +63,10 @@ GNSS_MODELS: dict[GnssQuality, GnssErrorModel] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class GnssFix:
-    """One position fix in the local frame (and WGS84 when the sensor knows the frame)."""
+class GnssFix(NamedTuple):
+    """One position fix in the local frame (and WGS84 when the sensor knows the frame).
+
+    A named tuple rather than a dataclass: every simulated vehicle makes one at its control rate."""
 
     t_s: float
     x: float
@@ -81,11 +83,43 @@ class GnssFix:
         return self.quality is not GnssQuality.NONE
 
 
+class _Normals:
+    """Standard normal draws from a generator, fetched in blocks: a sensor read costs no numpy call.
+
+    The sequence is the generator's, so a seed still reproduces every reading."""
+
+    __slots__ = ("rng", "_buf", "_i")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self.rng.standard_normal(1024).tolist()
+            self._i = 0
+        self._i += 1
+        return self._buf[self._i - 1]
+
+    def take(self, k: int) -> list[float]:
+        """The next ``k`` draws (the same values ``k`` calls would give)."""
+        i = self._i
+        if i + k > len(self._buf):
+            rest = self._buf[i:]
+            self._buf = rest + self.rng.standard_normal(1024).tolist()
+            i = 0
+        self._i = i + k
+        return self._buf[i:i + k]
+
+
 @dataclass(slots=True)
 class _Walk:
     """A 3-axis Gauss-Markov error state."""
 
-    value: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
     t_s: float = math.nan
 
 
@@ -105,6 +139,7 @@ class Gnss:
         if not (outage_rate_per_h >= 0 and outage_mean_s > 0 and reconverge_s >= 0):
             raise ConfigError("gnss: outage_rate_per_h >= 0, outage_mean_s > 0 and reconverge_s >= 0 are required")
         self.rng = rng
+        self._normal = _Normals(rng)
         self.quality = quality
         self.models = dict(GNSS_MODELS if models is None else models)
         self.outages = tuple(sorted(outages))
@@ -122,6 +157,8 @@ class Gnss:
     def in_outage(self, t_s: float) -> bool:
         if t_s < self._random_outage_until:
             return True
+        if not self.outages:
+            return False
         return any(a <= t_s < b for a, b in self.outages)
 
     def _current_quality(self, t_s: float) -> GnssQuality:
@@ -141,27 +178,30 @@ class Gnss:
             return GnssQuality.RTK_FLOAT
         return self.quality
 
-    def _error(self, model: GnssErrorModel, t_s: float) -> np.ndarray:
+    def _error(self, model: GnssErrorModel, t_s: float) -> tuple[float, float, float, float, float]:
+        """Position error (x, y, z) and two more draws for the velocity noise."""
         walk = self._walks[model.quality]
-        scale = np.array([1.0, 1.0, model.vertical_factor])
+        n0, n1, n2, n3, n4, n5, n6, n7 = self._normal.take(8)
+        sw, sv = model.walk_sigma_m, model.vertical_factor
         if math.isnan(walk.t_s):
-            walk.value = model.walk_sigma_m * scale * self.rng.standard_normal(3)
+            walk.x, walk.y, walk.z = sw * n0, sw * n1, sw * sv * n2
         else:
             a = math.exp(-max(0.0, t_s - walk.t_s) / model.walk_tau_s)
-            walk.value = a * walk.value + model.walk_sigma_m * math.sqrt(1 - a * a) * scale * \
-                self.rng.standard_normal(3)
+            k = sw * math.sqrt(1.0 - a * a)
+            walk.x, walk.y, walk.z = a * walk.x + k * n0, a * walk.y + k * n1, a * walk.z + k * sv * n2
         walk.t_s = t_s
-        return walk.value + model.white_sigma_m * scale * self.rng.standard_normal(3)
+        w = model.white_sigma_m
+        return walk.x + w * n3, walk.y + w * n4, walk.z + w * sv * n5, n6, n7
 
     def read(self, state: VehicleState) -> GnssFix:
         t = state.t_s
         q = self._current_quality(t)
         if q is GnssQuality.NONE:
             return GnssFix(t, math.nan, math.nan, math.nan, q)
-        err = self._error(self.models[q], t)
-        x, y, z = state.x + float(err[0]), state.y + float(err[1]), state.z + float(err[2])
-        vx = state.vx + self.speed_sigma_mps * float(self.rng.standard_normal())
-        vy = state.vy + self.speed_sigma_mps * float(self.rng.standard_normal())
+        ex, ey, ez, nvx, nvy = self._error(self.models[q], t)
+        x, y, z = state.x + ex, state.y + ey, state.z + ez
+        vx = state.vx + self.speed_sigma_mps * nvx
+        vy = state.vy + self.speed_sigma_mps * nvy
         speed = math.hypot(vx, vy)
         lat = lon = math.nan
         if self.frame is not None:
@@ -178,11 +218,12 @@ class HeadingSensor:
         if not (math.isfinite(sigma_rad) and sigma_rad >= 0):
             raise ConfigError(f"heading sensor: sigma_rad = {sigma_rad!r} must be >= 0")
         self.rng, self.sigma_rad, self.bias_rad, self.gnss = rng, sigma_rad, bias_rad, gnss
+        self._normal = _Normals(rng)
 
     def read(self, state: VehicleState) -> float:
         if self.gnss is not None and self.gnss.in_outage(state.t_s):
             return math.nan
-        noisy = state.heading_rad + self.bias_rad + self.sigma_rad * float(self.rng.standard_normal())
+        noisy = state.heading_rad + self.bias_rad + self.sigma_rad * self._normal()
         return math.remainder(noisy, 2.0 * math.pi)
 
 

@@ -14,8 +14,6 @@ import statistics
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString
-
 from agrifleet.core.guidance import GuidanceParams, PathFollower, SteeringLaw
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.core.vehicle import GroundControl
@@ -23,6 +21,7 @@ from agrifleet.drivers.base import GnssQuality
 from agrifleet.sim.sensors import Gnss, HeadingSensor
 from agrifleet.sim.vehicles import EXAMPLE_TRACTOR, TractorModel
 from agrifleet.sim.world import World
+from shapely.geometry import LineString
 
 SPACING_M = 12.0
 LENGTH_M = 150.0
@@ -34,7 +33,8 @@ def boustrophedon(n: int) -> Plan:
     for k in range(n):
         x = k * SPACING_M
         y0, y1 = (0.0, LENGTH_M) if k % 2 == 0 else (LENGTH_M, 0.0)
-        parts.append(make_path([(x, y0), (x, y1)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=1, swath=k))
+        parts.append(make_path([(x, y0), (x, y1)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=1,
+                               swath=k))
         if k < n - 1:
             th = np.linspace(math.pi, 0, 60)[1:-1] if k % 2 == 0 else np.linspace(-math.pi, 0, 60)[1:-1]
             cy = y1
@@ -95,8 +95,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--swaths", type=int, default=6)
     args = ap.parse_args()
-    cases = [(SteeringLaw.PURE_PURSUIT, GnssQuality.RTK_FIXED), (SteeringLaw.STANLEY, GnssQuality.RTK_FIXED),
-             (SteeringLaw.PURE_PURSUIT, GnssQuality.RTK_FLOAT), (SteeringLaw.PURE_PURSUIT, GnssQuality.SINGLE)]
+    pp, st = SteeringLaw.PURE_PURSUIT, SteeringLaw.STANLEY
+    cases = [(pp, GnssQuality.RTK_FIXED), (st, GnssQuality.RTK_FIXED), (pp, GnssQuality.RTK_FLOAT),
+             (pp, GnssQuality.SINGLE)]
     print(f"{'law':<13} {'fix':<10} {'swath RMS':>10} {'swath max':>10} {'turn RMS':>9} {'turn max':>9} "
           f"{'impl swath RMS':>15} {'impl turn RMS':>14}   (m, medians of {args.seeds} seeds)")
     first = None
@@ -105,8 +106,9 @@ def main() -> None:
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         if first is None:
             first = med
-        print(f"{law.value:<13} {q.name.lower():<10} {med['axle_swath_rms_m']:>10.4f} {med['axle_swath_max_m']:>10.4f} "
-              f"{med['axle_turn_rms_m']:>9.3f} {med['axle_turn_max_m']:>9.3f} {med['implement_swath_rms_m']:>15.4f} "
+        print(f"{law.value:<13} {q.name.lower():<10} {med['axle_swath_rms_m']:>10.4f} "
+              f"{med['axle_swath_max_m']:>10.4f} {med['axle_turn_rms_m']:>9.3f} "
+              f"{med['axle_turn_max_m']:>9.3f} {med['implement_swath_rms_m']:>15.4f} "
               f"{med['implement_turn_rms_m']:>14.3f}")
     ok = first["axle_swath_rms_m"] <= 0.05
     print(f"target: straight-swath RMS <= 0.05 m at 2.5 m/s with RTK fixed (pure pursuit): "

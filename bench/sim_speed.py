@@ -15,14 +15,13 @@ import statistics
 import time
 
 import numpy as np
-from shapely.geometry import box
-
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.drivers.base import MissionState
 from agrifleet.drivers.sim import SimDriver
 from agrifleet.sim.coverage import CoverageMap, CoverageRecorder
 from agrifleet.sim.energy import Payload
 from agrifleet.sim.world import World
+from shapely.geometry import box
 
 WIDTH_M = 12.0
 LENGTH_M = 200.0
@@ -30,7 +29,8 @@ LENGTH_M = 200.0
 
 def strip_plan(x0: float) -> Plan:
     """Two swaths up and down a 24 m strip, joined by a semicircular turn."""
-    a = make_path([(x0 + 6, 0), (x0 + 6, LENGTH_M)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=0b111, swath=0)
+    a = make_path([(x0 + 6, 0), (x0 + 6, LENGTH_M)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=0b111,
+                  swath=0)
     th = np.linspace(math.pi, 0, 40)[1:-1]
     turn = make_path(np.column_stack([x0 + 12 + 6 * np.cos(th), LENGTH_M + 6 * np.sin(th)]),
                      kind=SegmentKind.TURN, speed_mps=1.5)

@@ -1,4 +1,4 @@
-"""On-board path following: steer a ground vehicle (or fly a drone) along a :class:`~agrifleet.core.plan.Plan`.
+"""On-board path following: steer a ground vehicle (or fly a drone) along a :class:`Plan`.
 
 This runs where the vehicle's control loop runs: in the tractor driver on the agent (``drivers/tractor.py``),
 in the simulated rover autopilot, and in the in-process simulator driver. It is pure computation over the
@@ -55,7 +55,7 @@ class GuidanceParams:
     creep_speed_mps: float = 0.2        # least speed while a stop point is still ahead
     goal_tolerance_m: float = 0.2       # a stop point within this distance is reached
     implement_lag_m: float = 0.0        # path length from the control point back to the implement
-    finish_implement: bool = True       # at the end of a working stretch, drive on until the implement is there
+    finish_implement: bool = True       # at the end of a working stretch, drive on to the implement
 
     def __post_init__(self) -> None:
         if not isinstance(self.law, SteeringLaw):
@@ -141,7 +141,7 @@ class PathTrack:
         return self.s[self.runs[self.run][1]]
 
     def project(self, x: float, y: float) -> float:
-        """Move the projection forward to the point nearest ``(x, y)``; return the signed cross-track error."""
+        """Move the projection forward to the point nearest ``(x, y)``; return the signed cross-track."""
         xs, ys, seg_len = self.xs, self.ys, self.seg_len
         last = self.runs[self.run][1] - 1
         i = self.i

@@ -26,7 +26,6 @@ import time
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
-
 from agrifleet.core.errors import CommandRejected, ConfigError, DriverError
 from agrifleet.core.guidance import AirPathFollower, GuidanceParams, PathFollower
 from agrifleet.core.plan import Plan, SegmentKind, make_path
@@ -149,7 +148,8 @@ class SimDriver(Driver):
             self._connected = True
         if self._own_world:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run_world, name=f"sim-{self.vehicle_id}", daemon=True)
+            self._thread = threading.Thread(target=self._run_world, name=f"sim-{self.vehicle_id}",
+                                            daemon=True)
             self._thread.start()
         logger.info("sim driver %s connected (%s)", self.vehicle_id, self._spec.kind.value)
 

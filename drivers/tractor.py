@@ -21,9 +21,14 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 import numpy as np
-
-from agrifleet.core.errors import CommandRejected, ConfigError, ConnectionLost, DriverError, DriverTimeout, \
-    ProtocolError
+from agrifleet.core.errors import (
+    CommandRejected,
+    ConfigError,
+    ConnectionLost,
+    DriverError,
+    DriverTimeout,
+    ProtocolError,
+)
 from agrifleet.core.guidance import GuidanceParams, PathFollower
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 
@@ -33,6 +38,20 @@ from .tractor_link import EcuFault, LinkMsg, decode, encode
 __all__ = ["TractorDriver"]
 
 logger = logging.getLogger(__name__)
+
+
+def _fault_name(code: int) -> str:
+    try:
+        return EcuFault(code).name.lower()
+    except ValueError:
+        return f"fault {code}"
+
+
+def _quality(code: int) -> GnssQuality:
+    try:
+        return GnssQuality(code)
+    except ValueError:
+        return GnssQuality.NONE
 
 
 def _parse_url(url: str | None) -> tuple[str, int]:
@@ -144,8 +163,9 @@ class TractorDriver(Driver):
             if now >= deadline:
                 self._sock.close()
                 self._sock = None
-                raise DriverTimeout("connect()", "TIMEOUT", f"no answer from the ECU at udp://{self._addr[0]}:"
-                                                            f"{self._addr[1]} within {timeout_s:g} s")
+                where = f"udp://{self._addr[0]}:{self._addr[1]}"
+                raise DriverTimeout("connect()", "TIMEOUT", f"no answer from the ECU at {where} within "
+                                                            f"{timeout_s:g} s")
             if now >= next_hello:
                 self._send(LinkMsg.HELLO, vid=self.vehicle_id)
                 self._send(LinkMsg.COMMAND, steer=0.0, speed=0.0, sections=0, engage=False)
@@ -234,8 +254,7 @@ class TractorDriver(Driver):
             t_mono_s=now, x=x, y=y, z=float(st.get("z", math.nan)), lat_deg=float(st.get("lat", math.nan)),
             lon_deg=float(st.get("lon", math.nan)), heading_rad=float(st["heading"]),
             speed_mps=float(st["speed"]), tank_l=float(st["tank"]),
-            mode=EcuFault(st["fault"]).name.lower() if st["fault"] in EcuFault._value2member_map_ else "fault",
-            armed=bool(st["engaged"]), gnss=GnssQuality(st["gnss"]) if st["gnss"] in range(5) else GnssQuality.NONE,
+            mode=_fault_name(st["fault"]), armed=bool(st["engaged"]), gnss=_quality(st["gnss"]),
             mission=self._mission, plan_index=self._plan_index, sections=int(st["sections"]))
         with self._cond:
             self._samples.append(sample)
@@ -252,15 +271,18 @@ class TractorDriver(Driver):
 
     def _make_follower(self, plan: Plan, start_index: int) -> PathFollower:
         ident = self._ident or {}
-        params = self._guidance_params or GuidanceParams(implement_lag_m=float(ident.get("implement_lag_m", 0.0)))
-        return PathFollower(plan, float(ident["wheelbase_m"]), float(ident["max_steer_rad"]), params, start_index)
+        lag = float(ident.get("implement_lag_m", 0.0))
+        params = self._guidance_params or GuidanceParams(implement_lag_m=lag)
+        return PathFollower(plan, float(ident["wheelbase_m"]), float(ident["max_steer_rad"]), params,
+                            start_index)
 
     def upload(self, plan: Plan, start_index: int = 0) -> None:
         with self._lock:
             self._require("upload()", MissionState.IDLE, MissionState.PAUSED, MissionState.ABORTED,
                           MissionState.COMPLETE, MissionState.FAILED)
             if self._ident and self._ident.get("crs") == "wgs84" and plan.frame is None:
-                raise CommandRejected("upload()", "INVALID", "the ECU reports WGS84 and the plan has no frame")
+                raise CommandRejected("upload()", "INVALID",
+                                      "the ECU reports WGS84 and the plan has no frame")
             if len(plan) < 2 or not 0 <= start_index < len(plan) - 1:
                 raise CommandRejected("upload()", "INVALID",
                                       f"plan of {len(plan)} samples cannot start at {start_index}")

@@ -30,7 +30,8 @@ def _floor_index(v: float, n: int) -> int:
     return _clamp_index(v, n) if not -1.0 <= v <= n else _clamp_index(math.floor(v), n)
 
 
-def fill_polygon(mask: np.ndarray, edges: np.ndarray, x0: float, y0: float, cell: float, value: int = 1) -> int:
+def fill_polygon(mask: np.ndarray, edges: np.ndarray, x0: float, y0: float, cell: float,
+                 value: int = 1) -> int:
     ny, nx = mask.shape
     edges = np.asarray(edges, dtype=np.float64).reshape(-1, 4)
     if len(edges) == 0 or ny == 0 or nx == 0:

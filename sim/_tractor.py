@@ -154,7 +154,8 @@ class GroundVehicleModel:
             v_dem = -v_max if spec.reverse_allowed else 0.0
         v0 = s.speed_mps
         dv = v_dem - v0
-        limit = (self.max_decel_mps2 if (abs(v_dem) < abs(v0) or v_dem * v0 < 0) else spec.max_accel_mps2) * dt
+        braking = abs(v_dem) < abs(v0) or v_dem * v0 < 0
+        limit = (self.max_decel_mps2 if braking else spec.max_accel_mps2) * dt
         if dv > limit:
             dv = limit
         elif dv < -limit:

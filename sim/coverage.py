@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Polygon, box
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.ext import kernel
+from shapely.geometry import MultiPolygon, Polygon, box
 
 from .energy import Payload
 
@@ -52,7 +51,8 @@ def section_edges(tool: Any) -> np.ndarray:
     elif isinstance(tool, tuple) and len(tool) == 2:
         width, n = float(tool[0]), int(tool[1])
         if not (width > 0 and 1 <= n <= 32):
-            raise ConfigError(f"coverage: implement ({width!r} m, {n!r} sections) needs width > 0, 1..32 sections")
+            raise ConfigError(f"coverage: implement ({width!r} m, {n!r} sections) needs width > 0 "
+                              "and 1..32 sections")
         left = width / 2 - width / n * np.arange(n)
         edges = np.column_stack([left, left - width / n])
     else:
@@ -129,7 +129,8 @@ class CoverageMap:
         self.nx = int(math.ceil((maxx - minx + 2 * margin_m) / cell_m))
         self.ny = int(math.ceil((maxy - miny + 2 * margin_m) / cell_m))
         if self.nx * self.ny > MAX_CELLS:
-            raise ConfigError(f"coverage: {self.nx} x {self.ny} cells of {cell_m} m is too many; use larger cells")
+            raise ConfigError(f"coverage: {self.nx} x {self.ny} cells of {cell_m} m is too many; "
+                              "use larger cells")
         self.target = target
         self._k = kernel("raster", reference=reference)
         # np.full writes every page now, so the first pass of a run does not pay the page faults
@@ -187,7 +188,10 @@ class CoverageMap:
         a = self.cell_area_m2
         covered = target & (self.count > 0)
         rates = self.applied[covered].astype(float)
-        nominal = nominal_rate if nominal_rate is not None else (float(np.median(rates)) if len(rates) else 0.0)
+        if nominal_rate is not None:
+            nominal = nominal_rate
+        else:
+            nominal = float(np.median(rates)) if len(rates) else 0.0
         if len(rates):
             p5, p95 = (float(v) for v in np.percentile(rates, [5, 95]))
             within = float(np.mean(np.abs(rates - nominal) <= 0.1 * nominal)) if nominal > 0 else math.nan
@@ -288,7 +292,8 @@ class CoverageRecorder:
         """Record ``vehicle_id`` with the sections of ``tool`` (implement, Payload or (width, n))."""
         if rate_per_ha is None:
             consumable = getattr(tool, "consumable", None)
-            rate_per_ha = getattr(tool, "rate_per_ha", None) or (consumable.rate_per_ha if consumable else 1.0)
+            rate_per_ha = getattr(tool, "rate_per_ha", None) or (
+                consumable.rate_per_ha if consumable else 1.0)
         self._tracks[vehicle_id] = _Track(section_edges(tool), float(rate_per_ha), [], [], [])
 
     def attach(self, world: "World", vehicles: Iterable[tuple[str, Any]] = ()) -> "CoverageRecorder":

@@ -105,7 +105,8 @@ class RotorPower:
         return thrust_n ** 1.5 / (self.figure_of_merit * self.drive_efficiency
                                   * math.sqrt(2.0 * air_density_kg_m3 * self.disc_area_m2))
 
-    def power_w(self, thrust_n: float, drag_n: float, air_speed_mps: float, air_density_kg_m3: float) -> float:
+    def power_w(self, thrust_n: float, drag_n: float, air_speed_mps: float,
+                air_density_kg_m3: float) -> float:
         """Battery power drawn while the motors run."""
         return (self.induced_w(thrust_n, air_density_kg_m3) + drag_n * air_speed_mps / self.drive_efficiency
                 + self.avionics_w)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.geo import LocalFrame
 from agrifleet.core.vehicle import VehicleSpec, VehicleState
@@ -132,12 +131,14 @@ class Gnss:
                  outage_mean_s: float = 10.0, reconverge_s: float = 20.0, speed_sigma_mps: float = 0.02,
                  frame: LocalFrame | None = None) -> None:
         if quality not in (GnssQuality.RTK_FIXED, GnssQuality.RTK_FLOAT, GnssQuality.SINGLE):
-            raise ConfigError(f"gnss: quality {quality!r} cannot be simulated (RTK_FIXED, RTK_FLOAT or SINGLE)")
+            raise ConfigError(f"gnss: quality {quality!r} cannot be simulated "
+                              "(RTK_FIXED, RTK_FLOAT or SINGLE)")
         for a, b in outages:
             if not b > a:
                 raise ConfigError(f"gnss: outage ({a}, {b}) must end after it starts")
         if not (outage_rate_per_h >= 0 and outage_mean_s > 0 and reconverge_s >= 0):
-            raise ConfigError("gnss: outage_rate_per_h >= 0, outage_mean_s > 0 and reconverge_s >= 0 are required")
+            raise ConfigError("gnss: outage_rate_per_h >= 0, outage_mean_s > 0 and reconverge_s >= 0 "
+                              "are required")
         self.rng = rng
         self._normal = _Normals(rng)
         self.quality = quality

@@ -139,7 +139,8 @@ class TractorEcu:
         elif kind is LinkMsg.COMMAND:
             with self._lock:
                 self._peer = peer
-                self._cmd = GroundControl(float(msg["steer"]), float(msg["speed"]), int(msg["sections"]) & 0xFFFFFFFF)
+                self._cmd = GroundControl(float(msg["steer"]), float(msg["speed"]),
+                                          int(msg["sections"]) & 0xFFFFFFFF)
                 self._engage = bool(msg["engage"])
                 self._cmd_t = now
         elif kind is LinkMsg.ESTOP:

@@ -24,12 +24,11 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.field import Field
 from agrifleet.core.geo import LocalFrame
 from agrifleet.core.vehicle import AirControl, GroundControl, VehicleModel, VehicleState
+from shapely.geometry import Polygon
 
 __all__ = ["CALM", "Calm", "Controller", "Environment", "FlatTerrain", "HeightMap", "Terrain", "Wind",
            "World", "WorldEvent", "GRAVITY_MPS2", "AIR_DENSITY_KG_M3"]
@@ -87,7 +86,7 @@ class HeightMap:
     def __post_init__(self) -> None:
         h = np.asarray(self.heights_m, dtype=float)
         if h.ndim != 2 or h.shape[0] < 2 or h.shape[1] < 2:
-            raise ConfigError(f"height map: heights_m must be a 2-D grid of at least 2x2, got shape {h.shape}")
+            raise ConfigError(f"height map: heights_m must be a 2-D grid, at least 2x2, not {h.shape}")
         if not np.isfinite(h).all():
             raise ConfigError("height map: heights_m holds non-finite values")
         if not (math.isfinite(self.cell_m) and self.cell_m > 0):
@@ -298,8 +297,8 @@ class World:
         try:
             return self._slots[vehicle_id]
         except KeyError:
-            raise ConfigError(f"world: no vehicle {vehicle_id!r} (have: {', '.join(self._slots) or 'none'})") \
-                from None
+            have = ", ".join(self._slots) or "none"
+            raise ConfigError(f"world: no vehicle {vehicle_id!r} (have: {have})") from None
 
     # --- environment (the Environment protocol) ----------------------------------------------------------
     def wind_at(self, x: float, y: float, z: float) -> tuple[float, float, float]:
@@ -324,7 +323,7 @@ class World:
         with self.lock:
             t = self.t_s
             dt = self.dt_s
-            for vid, slot in self._slots.items():
+            for slot in self._slots.values():
                 if slot.controller is not None and self.steps % slot.every == 0:
                     control = slot.controller(t, slot.model.state)
                     if control is not None:
@@ -369,7 +368,8 @@ class World:
         sigma = np.array([w.gust_sigma_mps, w.gust_sigma_mps, w.gust_sigma_mps * w.vertical_fraction])
         self._gust = a * self._gust + sigma * math.sqrt(1.0 - a * a) * self.rng.standard_normal(3)
         m = w.mean_mps
-        self._wind_now = (m[0] + float(self._gust[0]), m[1] + float(self._gust[1]), m[2] + float(self._gust[2]))
+        gx, gy, gz = (float(v) for v in self._gust)
+        self._wind_now = (m[0] + gx, m[1] + gy, m[2] + gz)
 
     def _check_obstacles(self, t: float) -> None:
         for vid, slot in self._slots.items():
@@ -378,7 +378,8 @@ class World:
                 continue
             inside = bool(shapely.contains_xy(self._obstacles, s.x, s.y))
             if inside and not slot.in_obstacle:
-                self.events.append(WorldEvent(t, vid, "collision", f"entered an obstacle at ({s.x:.2f}, {s.y:.2f})"))
+                where = f"entered an obstacle at ({s.x:.2f}, {s.y:.2f})"
+                self.events.append(WorldEvent(t, vid, "collision", where))
                 logger.warning("t=%.2f %s entered an obstacle at (%.2f, %.2f)", t, vid, s.x, s.y)
             slot.in_obstacle = inside
 

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-
 from agrifleet.core.errors import ConfigError, PlanError
 from agrifleet.core.guidance import AirPathFollower, GuidanceParams, PathFollower, SteeringLaw
 from agrifleet.core.plan import Plan, SegmentKind, make_path
@@ -21,7 +20,8 @@ def uturn_plan(width: float = 10.0, length: float = 80.0) -> Plan:
     th = np.linspace(-math.pi / 2, math.pi / 2, 40)[1:-1]
     turn = make_path(np.column_stack([length + width / 2 * np.cos(th), width / 2 + width / 2 * np.sin(th)]),
                      kind=SegmentKind.TURN, speed_mps=1.5)
-    b = make_path([(length, width), (0, width)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=0b1111, swath=1)
+    b = make_path([(length, width), (0, width)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=0b1111,
+                  swath=1)
     return Plan(np.concatenate([a, turn, b]))
 
 

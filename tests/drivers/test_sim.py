@@ -6,7 +6,6 @@ import time
 
 import numpy as np
 import pytest
-
 from agrifleet.core.errors import CommandRejected, DriverError
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.drivers.base import GnssQuality, MissionState

@@ -7,9 +7,8 @@ import time
 
 import numpy as np
 import pytest
-
-from agrifleet.core.errors import CommandRejected, ConfigError, DriverTimeout, ProtocolError
 from agrifleet.core.codec import packb
+from agrifleet.core.errors import CommandRejected, ConfigError, DriverTimeout, ProtocolError
 from agrifleet.core.geo import LocalFrame
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.drivers.base import GnssQuality, MissionState
@@ -35,8 +34,8 @@ def rig(request):
 
 
 def swath(length: float = 20.0, frame: LocalFrame | None = None) -> Plan:
-    return Plan(make_path([(0, 0), (length, 0)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=0b11, swath=0),
-                frame=frame)
+    path = make_path([(0, 0), (length, 0)], kind=SegmentKind.SWATH, speed_mps=2.5, sections=0b11, swath=0)
+    return Plan(path, frame=frame)
 
 
 def wait_for(cond, timeout_s: float = 30.0) -> bool:
@@ -118,7 +117,8 @@ def test_bad_datagrams_are_dropped_and_the_ecu_keeps_serving(rig):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         for junk in (b"\xc1", packb([1, 2]), packb({"v": 9, "k": 3, "seq": 1}),
-                     packb({"v": 1, "k": 3, "seq": 1, "steer": "left", "speed": 1.0, "sections": 0, "engage": True}),
+                     packb({"v": 1, "k": 3, "seq": 1, "steer": "left", "speed": 1.0, "sections": 0,
+                            "engage": True}),
                      encode(LinkMsg.STATE, 1, t=0.0, heading=0.0, speed=0.0, steer=0.0, sections=0, gnss=4,
                             engaged=False, fault=0, tank=0.0, x=0.0, y=0.0)):
             s.sendto(junk, ecu.address)
@@ -153,7 +153,8 @@ def test_link_codec_round_trip_and_validation():
     with pytest.raises(ProtocolError, match="'engage' missing"):
         decode(packb({"v": 1, "k": 3, "seq": 1, "steer": 0.0, "speed": 0.0, "sections": 0}))
     with pytest.raises(ProtocolError, match="not finite"):
-        decode(packb({"v": 1, "k": 3, "seq": 1, "steer": math.nan, "speed": 0.0, "sections": 0, "engage": 0 == 0}))
+        decode(packb({"v": 1, "k": 3, "seq": 1, "steer": math.nan, "speed": 0.0, "sections": 0,
+                      "engage": True}))
     with pytest.raises(ProtocolError, match="neither x/y nor lat/lon"):
         decode(packb({"v": 1, "k": 4, "seq": 1, "t": 0.0, "heading": 0.0, "speed": 0.0, "steer": 0.0,
                       "sections": 0, "gnss": 4, "engaged": False, "fault": 0, "tank": 0.0}))

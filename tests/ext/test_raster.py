@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, strategies as st
-from shapely.geometry import Polygon
-
 from agrifleet.ext import kernel
+from hypothesis import given
+from hypothesis import strategies as st
+from shapely.geometry import Polygon
 
 pytestmark = pytest.mark.kernels
 
@@ -51,8 +51,8 @@ def test_fill_polygon_matches_the_reference_and_shapely(seed, n, cell, x0, y0, h
     if not hole and poly.is_valid:
         jj, ii = np.mgrid[0:shape[0], 0:shape[1]]
         inside = shapely.contains_xy(poly, x0 + (ii + 0.5) * cell, y0 + (jj + 0.5) * cell)
-        touching = shapely.dwithin(poly.exterior, shapely.points(x0 + (ii + 0.5) * cell, y0 + (jj + 0.5) * cell),
-                                   1e-9)
+        centres = shapely.points(x0 + (ii + 0.5) * cell, y0 + (jj + 0.5) * cell)
+        touching = shapely.dwithin(poly.exterior, centres, 1e-9)
         assert np.array_equal(a.astype(bool) | touching, inside | touching)
 
 

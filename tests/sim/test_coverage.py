@@ -1,16 +1,15 @@
-"""Coverage accounting: ratios, overlap, skips, rates and the picture, on hand-made and driven trajectories."""
+"""Coverage accounting: ratios, overlap, skips, rates and the picture, on made-up and driven tracks."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pytest
-from shapely.geometry import Polygon, box
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.implement import build_implement
 from agrifleet.sim.coverage import CoverageMap, CoverageRecorder, section_edges
 from agrifleet.sim.energy import Payload
+from shapely.geometry import Polygon, box
 
 FIELD = box(0.0, 0.0, 100.0, 24.0)
 

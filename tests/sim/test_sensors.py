@@ -5,12 +5,11 @@ import math
 
 import numpy as np
 import pytest
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.geo import LocalFrame
 from agrifleet.core.vehicle import VehicleState
 from agrifleet.drivers.base import GnssQuality
-from agrifleet.sim.sensors import GNSS_MODELS, GnssErrorModel, BatterySensor, Gnss, HeadingSensor, TankSensor
+from agrifleet.sim.sensors import GNSS_MODELS, BatterySensor, Gnss, GnssErrorModel, HeadingSensor, TankSensor
 from agrifleet.sim.vehicles import EXAMPLE_DRONE
 
 
@@ -92,7 +91,8 @@ def test_heading_battery_and_tank_sensors():
     h = HeadingSensor(rng, sigma_rad=0.01, bias_rad=0.02)
     reads = np.array([h.read(VehicleState(heading_rad=math.pi - 0.001)) for _ in range(4000)])
     wrapped = np.remainder(reads - (math.pi + 0.019) + math.pi, 2 * math.pi) - math.pi
-    assert np.mean(wrapped) == pytest.approx(0.0, abs=1e-3) and np.std(wrapped) == pytest.approx(0.01, rel=0.1)
+    assert np.mean(wrapped) == pytest.approx(0.0, abs=1e-3)
+    assert np.std(wrapped) == pytest.approx(0.01, rel=0.1)
     assert np.abs(reads).max() <= math.pi
     b = BatterySensor(rng, EXAMPLE_DRONE, sigma_pct=0.0)
     assert b.read(VehicleState(battery_wh=EXAMPLE_DRONE.battery_wh * 0.4234)) == 42.0

@@ -6,12 +6,20 @@ import math
 
 import numpy as np
 import pytest
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.vehicle import AirControl, GroundControl, VehicleKind, VehicleSpec
 from agrifleet.sim.energy import Payload, RotorPower
-from agrifleet.sim.vehicles import (EXAMPLE_DRONE, EXAMPLE_ROVER, EXAMPLE_TRACTOR, MultirotorModel,
-                                    MultirotorParams, RoverModel, SlipParams, TractorModel, model_for)
+from agrifleet.sim.vehicles import (
+    EXAMPLE_DRONE,
+    EXAMPLE_ROVER,
+    EXAMPLE_TRACTOR,
+    MultirotorModel,
+    MultirotorParams,
+    RoverModel,
+    SlipParams,
+    TractorModel,
+    model_for,
+)
 from agrifleet.sim.world import CALM, Calm, HeightMap
 
 DT = 0.05
@@ -99,7 +107,8 @@ def test_straight_line_distance_is_exact():
 
 def test_trailer_straightens_as_closed_form_when_towed_from_the_axle():
     # Hitch on the rear axle (h = 0), tractor straight: tan(psi/2) = tan(psi0/2) exp(-v t / l).
-    spec = dataclasses.replace(EXAMPLE_TRACTOR, hitch_offset_m=0.0, implement_offset_m=4.0, max_accel_mps2=50.0)
+    spec = dataclasses.replace(EXAMPLE_TRACTOR, hitch_offset_m=0.0, implement_offset_m=4.0,
+                               max_accel_mps2=50.0)
     t = TractorModel(spec)
     t.arm()
     t.state.speed_mps = 2.0

@@ -5,13 +5,12 @@ import math
 
 import numpy as np
 import pytest
-from shapely.geometry import Polygon
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.field import Field
 from agrifleet.core.vehicle import AirControl, GroundControl
 from agrifleet.sim.vehicles import EXAMPLE_DRONE, EXAMPLE_TRACTOR, MultirotorModel, TractorModel
 from agrifleet.sim.world import HeightMap, Wind, World
+from shapely.geometry import Polygon
 
 
 def gusty_world(seed: int) -> World:
@@ -41,7 +40,8 @@ def test_same_seed_same_run_bit_for_bit_and_another_seed_differs():
 
 
 def test_gusts_have_the_configured_mean_and_spread():
-    w = World(rng=np.random.default_rng(1), dt_s=0.1, wind=Wind((4.0, -2.0), gust_sigma_mps=1.5, gust_tau_s=2.0))
+    wind = Wind((4.0, -2.0), gust_sigma_mps=1.5, gust_tau_s=2.0)
+    w = World(rng=np.random.default_rng(1), dt_s=0.1, wind=wind)
     samples = []
     for _ in range(20000):
         w.step()

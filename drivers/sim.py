@@ -13,6 +13,10 @@ Two ways to bind it:
 - ``SimDriver(vid, spec="tractor", seed=1, real_time_factor=20)``: builds a private world with one vehicle
   and steps it in a background thread at that real-time factor (``None``: as fast as possible).
 
+``implement="sprayer:boom_width_m=24,n_sections=8"`` (an implement spec string) gives the vehicle that
+implement's sections and product rate, so its tank drains as it works; other keyword options go to the
+vehicle model (``payload``, ``slip``, ``params``).
+
 Telemetry samples are time-stamped with the injected ``clock`` (``time.monotonic`` by default; pass
 ``world.now`` for virtual time).
 """
@@ -28,8 +32,10 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 from agrifleet.core.errors import CommandRejected, ConfigError, DriverError
 from agrifleet.core.guidance import AirPathFollower, GuidanceParams, PathFollower
+from agrifleet.core.implement import build_implement
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.core.vehicle import AirControl, GroundControl, VehicleModel, VehicleSpec, VehicleState
+from agrifleet.sim.energy import payload_from_implement
 from agrifleet.sim.sensors import BatterySensor, Gnss, HeadingSensor, TankSensor
 from agrifleet.sim.vehicles import EXAMPLE_DRONE, EXAMPLE_ROVER, EXAMPLE_TRACTOR, model_for
 from agrifleet.sim.world import World
@@ -66,8 +72,12 @@ class SimDriver(Driver):
                  seed: int = 0, real_time_factor: float | None = 1.0, control_period_s: float = 0.1,
                  telemetry_period_s: float = 0.2, gnss: str = "rtk_fixed",
                  guidance: GuidanceParams | None = None, start_pose: tuple[float, float, float] | None = None,
-                 clock: Callable[[], float] = time.monotonic, **model_options: Any) -> None:
+                 implement: str | None = None, clock: Callable[[], float] = time.monotonic,
+                 **model_options: Any) -> None:
         super().__init__(vehicle_id, url)
+        if implement is not None and "payload" not in model_options:
+            # the implement's sections and product rate drive the tank (and the drone's mass)
+            model_options["payload"] = payload_from_implement(build_implement(implement))
         if gnss not in _GNSS:
             raise ConfigError(f"sim driver: gnss {gnss!r} is not one of {', '.join(_GNSS)}")
         if not telemetry_period_s > 0:

@@ -72,8 +72,8 @@ class SimDriver(Driver):
                  seed: int = 0, real_time_factor: float | None = 1.0, control_period_s: float = 0.1,
                  telemetry_period_s: float = 0.2, gnss: str = "rtk_fixed",
                  guidance: GuidanceParams | None = None, start_pose: tuple[float, float, float] | None = None,
-                 implement: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 **model_options: Any) -> None:
+                 implement: str | None = None, gnss_options: Mapping[str, Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic, **model_options: Any) -> None:
         super().__init__(vehicle_id, url)
         if implement is not None and "payload" not in model_options:
             # the implement's sections and product rate drive the tank (and the drone's mass)
@@ -91,6 +91,7 @@ class SimDriver(Driver):
         self._control_period_s = control_period_s
         self._telemetry_period_s = telemetry_period_s
         self._gnss_quality = _GNSS[gnss]
+        self._gnss_options = dict(gnss_options or {})  # outages, outage_rate_per_h, reconverge_s, ...
         self._guidance_params = guidance
         self._start_pose = start_pose
         self._model_options = model_options
@@ -138,6 +139,12 @@ class SimDriver(Driver):
             self._world = World(rng=np.random.default_rng(self._seed))
         world = self._world
         with world.lock:
+            # Everything that can fail on a bad option is built before the vehicle joins the world.
+            rng = world.spawn_rng()
+            try:
+                gnss = Gnss(rng, self._gnss_quality, frame=world.frame, **self._gnss_options)
+            except TypeError as exc:
+                raise ConfigError(f"sim driver: bad gnss option ({exc})") from None
             if self._model is None:
                 if self.vehicle_id in world.vehicles:
                     self._model = world.model(self.vehicle_id)
@@ -146,14 +153,13 @@ class SimDriver(Driver):
             model = self._model
             if self._start_pose is not None:
                 model.place(*self._start_pose, env=world)
+            self._gnss = gnss
+            self._heading = HeadingSensor(rng, gnss=gnss)
+            self._battery = BatterySensor(rng, self._spec)
+            self._tank = TankSensor(rng, self._spec)
             if self.vehicle_id not in world.vehicles:
                 world.add_vehicle(self.vehicle_id, model)
             world.set_controller(self.vehicle_id, self._control, self._control_period_s)
-            rng = world.spawn_rng()
-            self._gnss = Gnss(rng, self._gnss_quality, frame=world.frame)
-            self._heading = HeadingSensor(rng, gnss=self._gnss)
-            self._battery = BatterySensor(rng, self._spec)
-            self._tank = TankSensor(rng, self._spec)
             self._home = (model.state.x, model.state.y)
             self._connected = True
         if self._own_world:

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from agrifleet.core.errors import CommandRejected, DriverError
+from agrifleet.core.errors import CommandRejected, ConfigError, DriverError
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.drivers.base import GnssQuality, MissionState
 from agrifleet.drivers.sim import SimDriver
@@ -157,3 +157,42 @@ def test_own_world_runs_in_a_thread_at_the_real_time_factor():
     finally:
         drv.close()
         drv.close()
+
+
+def test_a_gnss_outage_stops_the_tractor_until_the_fix_returns():
+    world = World(rng=np.random.default_rng(2), dt_s=0.05)
+    drv = SimDriver("t1", world=world, spec="tractor", clock=world.now,
+                    gnss_options={"outages": ((5.0, 12.0),), "reconverge_s": 3.0})
+    drv.connect()
+    drv.upload(two_swaths())
+    drv.start()
+    world.run(11.5)
+    assert world.state("t1").speed_mps == 0.0  # stopped, waiting for a position
+    x_wait = world.state("t1").x
+    world.run(200.0, until=lambda w: drv.mission_state is MissionState.COMPLETE)
+    assert drv.mission_state is MissionState.COMPLETE and x_wait < 15.0
+    qualities = [s.gnss for s in drv.telemetry()]
+    assert GnssQuality.NONE in qualities and GnssQuality.RTK_FLOAT in qualities
+    assert qualities[-1] is GnssQuality.RTK_FIXED
+
+
+def test_drone_returns_home_and_lands_after_an_abort():
+    world = World(rng=np.random.default_rng(3), dt_s=0.05)
+    drv = SimDriver("d1", world=world, spec="drone", clock=world.now, start_pose=(0.0, 0.0, 0.0))
+    drv.connect()
+    plan = Plan(make_path([(0, 0), (60, 0), (60, 20)], kind=SegmentKind.SWATH, speed_mps=5.0, z_m=3.0))
+    drv.upload(plan)
+    drv.start()
+    world.run(12.0)
+    drv.abort()
+    world.run(3.0)
+    s = world.state("d1")
+    assert not s.landed and s.speed_mps < 0.5  # hovering
+    drv.return_home()
+    world.run(120.0, until=lambda w: drv.mission_state is MissionState.COMPLETE)
+    s = world.state("d1")
+    assert drv.mission_state is MissionState.COMPLETE and s.landed and not s.armed
+    assert math.hypot(s.x, s.y) < 1.0
+    with pytest.raises(ConfigError, match="bad gnss option"):
+        SimDriver("x", world=world, spec="drone", gnss_options={"nonsense": 1}).connect()
+    assert "x" not in world.vehicles

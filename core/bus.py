@@ -17,6 +17,7 @@ both sockets are CURVE servers and a ZAP handler admits only allow-listed keys (
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -29,9 +30,32 @@ from .keys import ZAP_DOMAIN, ClientKeys, KeyRing, Principal, ServerKeys, start_
 from .messages import (ACK_KINDS, Ack, Error, Heartbeat, Hello, Kind, Message, Reply, Request, Welcome,
                        decode, encode)
 
-__all__ = ["BusConfig", "Counters", "Link", "ServerBus", "ClientBus", "Inbound", "request", "Subscriber"]
+__all__ = ["BusConfig", "Counters", "Link", "ServerBus", "ClientBus", "Inbound", "request", "Subscriber",
+           "LogThrottle"]
 
 logger = logging.getLogger(__name__)
+
+
+class LogThrottle:
+    """At most one warning per ``every_s`` for a peer's repeated mistakes (a hostile or broken peer must not
+    turn the log into the bottleneck); the others are counted and reported with the next one."""
+
+    def __init__(self, log: logging.Logger, every_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.log, self.every_s, self.clock = log, every_s, clock
+        self._next = -math.inf
+        self._suppressed = 0
+
+    def warning(self, fmt: str, *args: Any) -> None:
+        now = self.clock()
+        if now < self._next:
+            self._suppressed += 1
+            self.log.debug(fmt, *args)
+            return
+        self._next = now + self.every_s
+        if self._suppressed:
+            fmt += f" (and {self._suppressed} similar since the last report)"
+            self._suppressed = 0
+        self.log.warning(fmt, *args)
 
 Clock = Callable[[], float]
 
@@ -196,6 +220,7 @@ class ServerBus:
                  clock: Clock = time.monotonic, context: zmq.Context[Any] | None = None) -> None:
         self.config, self.clock, self.keys = config, clock, keys
         self.counters = Counters()
+        self._log = LogThrottle(logger, clock=clock)
         self.links: dict[str, Link] = {}           # vehicle id -> link
         self.routes: dict[str, bytes] = {}         # vehicle id -> routing id of its current connection
         self._vehicle_of: dict[bytes, str] = {}    # routing id -> vehicle id
@@ -311,7 +336,7 @@ class ServerBus:
                                       or principal.name != msg.vehicle):
             self.counters.unauthorised += 1
             who = principal.name if principal else "an unknown key"
-            logger.warning("hello for vehicle %r from %s refused", msg.vehicle, who)
+            self._log.warning("hello for vehicle %r from %s refused", msg.vehicle, who)
             self._send_raw(rid, encode(Error(ref=msg.id, code="unauthorised",
                                              text=f"this key may not register vehicle {msg.vehicle!r}")))
             return None

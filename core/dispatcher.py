@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import shapely
 
-from .bus import BusConfig, Inbound, ServerBus
+from .bus import BusConfig, Inbound, LogThrottle, ServerBus
 from .errors import AgrifleetError, ConfigError, PlanError
 from .fleet import FleetManager, implement_requirements
 from .keys import Role, load_server
@@ -76,6 +76,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
+        self._peer_log = LogThrottle(logger, clock=clock)
 
     # --- life ----------------------------------------------------------------------------------------
     @property
@@ -176,8 +177,8 @@ class Dispatcher:
             self._serve(inbound)
         except AgrifleetError as exc:
             self.handler_errors += 1
-            logger.warning("cannot serve %s from %s: %s", inbound.msg.KIND.name.lower(),
-                           inbound.vehicle or inbound.rid.hex(), exc)
+            self._peer_log.warning("cannot serve %s from %s: %s", inbound.msg.KIND.name.lower(),
+                                   inbound.vehicle or inbound.rid.hex(), exc)
             self.bus.reply(inbound.rid, Error(ref=inbound.msg.id, code=exc.code, text=str(exc)[:4000]))
         except Exception as exc:
             self.handler_errors += 1
@@ -211,7 +212,7 @@ class Dispatcher:
             self.bus.ack(inbound)
             self.bus.publish("event", msg)
         elif isinstance(msg, Error):
-            logger.warning("vehicle %s reports an error: %s %s", vehicle, msg.code, msg.text)
+            self._peer_log.warning("vehicle %s reports an error: %s %s", vehicle, msg.code, msg.text)
         else:
             raise ConfigError(f"{msg.KIND.name.lower()} is not something an agent sends")
 

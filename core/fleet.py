@@ -292,6 +292,8 @@ class FleetManager:
         """A job from ready plans, one per vehicle; returns the job id."""
         if not plans:
             raise PlanError("a job needs at least one plan")
+        for vehicle in plans:
+            self._vehicle(vehicle)          # a typo, or a vehicle whose key was refused: say so now
         with self.store.transaction():
             job_id = self.store.add_job(name, implement, list(plans), field_blob, params or {})
             for vehicle, plan in plans.items():

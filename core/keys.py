@@ -180,5 +180,5 @@ def start_authenticator(context: zmq.Context[Any], ring: KeyRing) -> ThreadAuthe
     """Start a ZAP handler on ``context`` that admits only the keys of ``ring``."""
     auth = ThreadAuthenticator(context, log=logging.getLogger(__name__ + ".zap"))
     auth.start()
-    auth.configure_curve_callback(domain="*", credentials_provider=ring)
+    auth.configure_curve_callback(domain=ZAP_DOMAIN, credentials_provider=ring)
     return auth

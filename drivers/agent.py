@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from agrifleet.core import __version__
-from agrifleet.core.bus import BusConfig, ClientBus
+from agrifleet.core.bus import BusConfig, ClientBus, LogThrottle
 from agrifleet.core.errors import AgrifleetError, DriverError, PlanError
 from agrifleet.core.fleet import working_cumulative, working_done_m
 from agrifleet.core.keys import ClientKeys
@@ -94,6 +94,7 @@ class Agent:
         self._flags: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._peer_log = LogThrottle(logger, clock=clock)
 
     # --- life ----------------------------------------------------------------------------------------
     def start(self, connect_timeout_s: float = 10.0) -> "Agent":
@@ -136,7 +137,7 @@ class Agent:
                 self._serve(msg)
             except AgrifleetError as exc:
                 self.counters["handler_errors"] += 1
-                logger.warning("cannot serve %s: %s", msg.KIND.name.lower(), exc)
+                self._peer_log.warning("cannot serve %s: %s", msg.KIND.name.lower(), exc)
                 self.bus.send(Error(ref=msg.id, code=exc.code, text=str(exc)[:4000]))
         self._read_driver()
         self.bus.tick()
@@ -157,7 +158,7 @@ class Agent:
         elif isinstance(msg, Command):
             self._command(msg)
         elif isinstance(msg, Error):
-            logger.warning("dispatcher error: %s %s", msg.code, msg.text)
+            self._peer_log.warning("dispatcher error: %s %s", msg.code, msg.text)
         else:
             raise PlanError(f"{msg.KIND.name.lower()} is not something a dispatcher sends to an agent")
 
@@ -178,7 +179,7 @@ class Agent:
             self._upload(a)
         except (AgrifleetError, ValueError) as exc:
             ok, reason = False, str(exc)[:4000]
-            logger.warning("mission %d refused: %s", a.mission, reason)
+            self._peer_log.warning("mission %d refused: %s", a.mission, reason)
         self.bus.send(PlanAck(ref=msg.id, mission=msg.mission, chunk=msg.chunk, complete=True, ok=ok, reason=reason))
 
     def _upload(self, a: _Assembly) -> None:

@@ -242,6 +242,7 @@ class FleetRig:
         self.make_driver = make_driver or (lambda v: PathDriver(v, time_scale=time_scale))
         self.config = DispatcherConfig(bind="tcp://127.0.0.1:0", pub_bind="tcp://127.0.0.1:0", db=db, bus=bus,
                                        replan_after_s=replan_after_s, state_every_s=0.2, keys_dir=keys_dir)
+        self.keys_dir = keys_dir
         self.dispatcher: Dispatcher | None = None
         self.agents: dict[str, Any] = {}
         self.drivers: dict[str, list[Driver]] = {v: [] for v in vehicles}
@@ -253,11 +254,14 @@ class FleetRig:
         wait_for(lambda: all(self.dispatcher.bus.connected(v) for v in self.vehicles), 10, what="registration")
         return self
 
-    def start_agent(self, vehicle: str, server: str | None = None) -> Any:
+    def start_agent(self, vehicle: str, server: str | None = None, keys: Any = None) -> Any:
         from agrifleet.drivers.agent import Agent
         driver = self.make_driver(vehicle)
-        self.drivers[vehicle].append(driver)
-        agent = Agent(vehicle, driver, server or self.dispatcher.endpoint, bus=self.bus).start()
+        self.drivers.setdefault(vehicle, []).append(driver)
+        if keys is None and self.keys_dir:
+            from agrifleet.core.keys import load_client
+            keys = load_client(self.keys_dir, vehicle)
+        agent = Agent(vehicle, driver, server or self.dispatcher.endpoint, keys=keys, bus=self.bus).start()
         self.agents[vehicle] = agent
         return agent
 
@@ -276,6 +280,12 @@ class FleetRig:
     def call(self, op: str, **args: Any) -> Any:
         return self.dispatcher.call(op, **args)
 
+    def extra_agent(self, name: str, vehicle: str, keys: Any) -> Any:
+        """An agent outside the rig's list (e.g. with a stolen or unknown key), tracked for clean-up."""
+        agent = self.start_agent(vehicle, keys=keys)
+        self.agents[name] = self.agents.pop(vehicle)
+        return agent
+
     def wait_job(self, job: int, timeout_s: float = 30.0, state: str = "complete") -> dict[str, Any]:
         status = wait_for(lambda: (s := self.call("status", job=job))["state"] != "active" and s, timeout_s,
                           what=f"job {job} to end")
@@ -287,3 +297,39 @@ class FleetRig:
             agent.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop()
+
+
+# --- fuzzing ---------------------------------------------------------------------------------------------
+
+def fuzz_frames(rng: Any, n: int, examples: list[bytes]) -> list[bytes]:
+    """``n`` hostile frames: random bytes, mutated valid frames, and type-confused msgpack maps."""
+    import msgpack
+    keys = ["v", "kind", "id", "ref", "mission", "index", "state", "coverage", "command", "chunk", "n_chunks",
+            "data", "op", "args", "vehicle", "session", "t_s", "x", "ok", "code", "text"]
+    junk_values = [None, True, -1, 0, 1, 2**40, -2**63, 3.5, float("nan"), "", "x" * 300, b"\x00" * 17, [], {},
+                   [1, [2, [3]]], {"a": {"b": 1}}, 2**64 - 1]
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.3:
+            out.append(rng.randbytes(rng.randrange(0, 120)))
+        elif r < 0.85:
+            frame = bytearray(rng.choice(examples))
+            for _ in range(rng.randint(1, 6)):
+                op = rng.randrange(4)
+                pos = rng.randrange(len(frame) + 1)
+                if op == 0 and frame:
+                    frame[min(pos, len(frame) - 1)] ^= 1 << rng.randrange(8)
+                elif op == 1:
+                    frame[pos:pos] = rng.randbytes(rng.randint(1, 9))
+                elif op == 2:
+                    del frame[pos:pos + rng.randint(1, 9)]
+                else:
+                    del frame[pos:]
+            out.append(bytes(frame))
+        else:
+            doc = {rng.choice(keys): rng.choice(junk_values) for _ in range(rng.randint(0, 8))}
+            if rng.random() < 0.7:
+                doc["v"], doc["kind"] = 1, rng.randint(0, 16)
+            out.append(msgpack.packb(doc, use_bin_type=True))
+    return out

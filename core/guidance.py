@@ -308,8 +308,12 @@ class AirPathFollower:
     Yaw follows the direction of travel."""
 
     def __init__(self, plan: Plan, params: GuidanceParams | None = None, start_index: int = 0,
-                 max_vz_mps: float = 2.0, corner_rad: float = math.radians(30.0)) -> None:
+                 max_vz_mps: float = 2.0, corner_rad: float = math.radians(30.0),
+                 default_height_m: float = 3.0) -> None:
+        if not default_height_m > 0:
+            raise ConfigError(f"guidance: default_height_m = {default_height_m!r} must be > 0")
         self.plan = plan
+        self.default_height_m = default_height_m  # for samples that give no height (z <= 0)
         self.track = PathTrack(plan, start_index)
         self.params = params if params is not None else GuidanceParams(lookahead_min_m=2.0)
         self.max_vz_mps = max_vz_mps
@@ -348,6 +352,8 @@ class AirPathFollower:
         v_brake = math.sqrt(2.0 * p.stop_decel_mps2 * max(s_stop - s_now, 0.0))
         v = min(v_plan, max(v_brake, p.creep_speed_mps), dist / 0.5)
         k = v / dist if dist > 1e-6 else 0.0
+        if gz <= 0.0:
+            gz = self.default_height_m
         vz = min(max((gz + ground_m - z) * 1.0, -self.max_vz_mps), self.max_vz_mps)
         yaw = math.atan2(dy, dx) if dist > 0.5 else None
         return AirCommand(dx * k, dy * k, vz, yaw, tr.sections_at(s_now), tr.plan_index, e, False)

@@ -210,7 +210,8 @@ class SimDriver(Driver):
             params = self._guidance_params or GuidanceParams(
                 implement_lag_m=spec.hitch_offset_m + spec.implement_offset_m)
             return PathFollower(plan, spec.wheelbase_m, spec.max_steer_rad, params, start_index)
-        return AirPathFollower(plan, self._guidance_params, start_index)
+        height = self._spec.cruise_alt_m if self._spec.cruise_alt_m > 0 else 3.0
+        return AirPathFollower(plan, self._guidance_params, start_index, default_height_m=height)
 
     def start(self) -> None:
         with self.world.lock:
@@ -309,7 +310,8 @@ class SimDriver(Driver):
         assert isinstance(f, AirPathFollower)
         ground = self.world.height_at(state.x, state.y)
         if self._air_phase == "takeoff":
-            target = ground + float(f.track.zs[f.track.i]) if f.track.zs[f.track.i] > 0 else ground + 3.0
+            z_plan = f.track.zs[f.track.i]
+            target = ground + (z_plan if z_plan > 0 else f.default_height_m)
             if state.z >= target - 0.3:
                 self._air_phase = "follow"
             return AirControl(vz_mps=min(2.0, max(0.5, target - state.z)))

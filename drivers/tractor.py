@@ -154,6 +154,8 @@ class TractorDriver(Driver):
     def connect(self, timeout_s: float = 10.0) -> None:
         if self._thread is not None:
             return
+        self._ident = self._state = None  # a reconnect must hear the ECU again
+        self._state_t = -math.inf
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("0.0.0.0" if self._addr[0] not in ("127.0.0.1", "localhost") else "127.0.0.1", 0))
         deadline = self._clock() + timeout_s

@@ -140,6 +140,8 @@ class Wind:
             raise ConfigError(f"wind: gust_sigma_mps = {self.gust_sigma_mps!r} must be >= 0")
         if not (math.isfinite(self.gust_tau_s) and self.gust_tau_s > 0):
             raise ConfigError(f"wind: gust_tau_s = {self.gust_tau_s!r} must be > 0")
+        if not (math.isfinite(self.vertical_fraction) and self.vertical_fraction >= 0):
+            raise ConfigError(f"wind: vertical_fraction = {self.vertical_fraction!r} must be >= 0")
 
     @classmethod
     def from_speed(cls, speed_mps: float, towards_deg: float, gust_sigma_mps: float = 0.0,

@@ -11,7 +11,7 @@ from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.drivers.base import GnssQuality, MissionState
 from agrifleet.drivers.sim import SimDriver
 from agrifleet.sim.energy import Payload
-from agrifleet.sim.vehicles import EXAMPLE_TRACTOR, TractorModel
+from agrifleet.sim.vehicles import EXAMPLE_DRONE, EXAMPLE_TRACTOR, TractorModel
 from agrifleet.sim.world import World
 
 
@@ -180,10 +180,11 @@ def test_drone_returns_home_and_lands_after_an_abort():
     world = World(rng=np.random.default_rng(3), dt_s=0.05)
     drv = SimDriver("d1", world=world, spec="drone", clock=world.now, start_pose=(0.0, 0.0, 0.0))
     drv.connect()
-    plan = Plan(make_path([(0, 0), (60, 0), (60, 20)], kind=SegmentKind.SWATH, speed_mps=5.0, z_m=3.0))
+    plan = Plan(make_path([(0, 0), (60, 0), (60, 20)], kind=SegmentKind.SWATH, speed_mps=5.0))  # no heights
     drv.upload(plan)
     drv.start()
     world.run(12.0)
+    assert world.state("d1").z == pytest.approx(EXAMPLE_DRONE.cruise_alt_m, abs=0.2)  # flies at cruise height
     drv.abort()
     world.run(3.0)
     s = world.state("d1")

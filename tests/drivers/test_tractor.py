@@ -127,6 +127,10 @@ def test_bad_datagrams_are_dropped_and_the_ecu_keeps_serving(rig):
     assert wait_for(lambda: ecu.bad_datagrams == 5, 5.0)
     drv.connect(timeout_s=5.0)  # still answers
     assert world.state("t1").speed_mps == 0.0
+    drv.close()
+    ecu.close()
+    with pytest.raises(DriverTimeout):  # a reconnect has to hear the ECU again
+        drv.connect(timeout_s=0.3)
 
 
 def test_connect_to_nobody_times_out_and_bad_urls_are_config_errors():

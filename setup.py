@@ -110,7 +110,7 @@ ENTRY_POINTS = {
     # Sub-commands of the `agrifleet` command line, contributed by each package.
     "agrifleet.commands": [
         "plan = agrifleet.planners.cli:PlanCommand",
-        "demo = agrifleet.planners.cli:DemoCommand",
+        "demo = agrifleet.planners.demo:DemoCommand",
         "plugins = agrifleet.core.plugin_cli:PluginsCommand",
         "export = agrifleet.planners.export.cli:ExportCommand",
         "serve = agrifleet.core.fleet_cli:ServeCommand",

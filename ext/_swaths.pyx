@@ -60,23 +60,34 @@ def _next_index(const cnp.int64_t[::1] ring_offsets, Py_ssize_t n):
 
 def angle_scan(const double[::1] xs, const double[::1] ys, const cnp.int64_t[::1] ring_offsets,
                const double[::1] angles, double spacing):
-    """For each angle: (number of swath pieces, their total length, number of lines)."""
+    """For each angle: (number of swath pieces, their total length, number of lines, stagger).
+
+    The length counts what the implement strip needs: each line's first and last piece are stretched to
+    the furthest point of the strip's two edges. ``stagger`` sums, over neighbouring lines, how far their
+    ends are apart along the swath direction: the extra travel that turns at a slanted boundary cost.
+    """
     cdef Py_ssize_t n = xs.shape[0], na = angles.shape[0], k, i, m, nl, q
     pieces_arr = np.zeros(na, dtype=np.int64)
     length_arr = np.zeros(na, dtype=np.float64)
     lines_arr = np.zeros(na, dtype=np.int64)
+    stagger_arr = np.zeros(na, dtype=np.float64)
     cdef cnp.int64_t[::1] pieces = pieces_arr
     cdef double[::1] length = length_arr
     cdef cnp.int64_t[::1] lines = lines_arr
+    cdef double[::1] stagger = stagger_arr
     nxt_arr = _next_index(ring_offsets, n)
     cdef cnp.int64_t[::1] nxt = nxt_arr
     cdef double* along = <double*> malloc(n * sizeof(double))
     cdef double* across = <double*> malloc(n * sizeof(double))
     cdef double* hits = <double*> malloc((n + 1) * sizeof(double))
-    cdef double ca, sa, lo, hi, c, start, total
+    cdef double* ehits = <double*> malloc((n + 1) * sizeof(double))
+    cdef double ca, sa, lo, hi, c, start, total, half = 0.5 * spacing * (1.0 - 1e-6)
+    cdef double first, last, emin, emax, prev_first = 0.0, prev_last = 0.0, drift
     cdef cnp.int64_t count
-    if along == NULL or across == NULL or hits == NULL:
-        free(along); free(across); free(hits)
+    cdef Py_ssize_t me, side, j
+    cdef bint have_prev
+    if along == NULL or across == NULL or hits == NULL or ehits == NULL:
+        free(along); free(across); free(hits); free(ehits)
         raise MemoryError()
     try:
         with nogil:
@@ -98,21 +109,51 @@ def angle_scan(const double[::1] xs, const double[::1] ys, const cnp.int64_t[::1
                 start = lo + 0.5 * ((hi - lo) - (nl - 1) * spacing)
                 count = 0
                 total = 0.0
+                drift = 0.0
+                have_prev = False
                 for q in range(nl):
                     c = start + q * spacing
                     m = _crossings(along, across, &nxt[0], n, c, hits)
+                    first = 1e300
+                    last = -1e300
                     i = 0
                     while i + 1 < m:
                         if hits[i + 1] - hits[i] > 1e-9:
                             count += 1
                             total += hits[i + 1] - hits[i]
+                            if hits[i] < first:
+                                first = hits[i]
+                            if hits[i + 1] > last:
+                                last = hits[i + 1]
                         i += 2
+                    if first > last:
+                        have_prev = False
+                        continue
+                    emin = first
+                    emax = last
+                    for side in range(2):
+                        me = _crossings(along, across, &nxt[0], n, c - half if side == 0 else c + half, ehits)
+                        j = 0
+                        while j + 1 < me:
+                            if ehits[j + 1] >= first and ehits[j] <= last:
+                                if ehits[j] < emin:
+                                    emin = ehits[j]
+                                if ehits[j + 1] > emax:
+                                    emax = ehits[j + 1]
+                            j += 2
+                    total += (first - emin) + (emax - last)
+                    if have_prev:
+                        drift += 0.5 * (fabs(emin - prev_first) + fabs(emax - prev_last))
+                    prev_first = emin
+                    prev_last = emax
+                    have_prev = True
                 pieces[k] = count
                 length[k] = total
                 lines[k] = nl
+                stagger[k] = drift
     finally:
-        free(along); free(across); free(hits)
-    return pieces_arr, length_arr, lines_arr
+        free(along); free(across); free(hits); free(ehits)
+    return pieces_arr, length_arr, lines_arr, stagger_arr
 
 
 def scan_intervals(const double[::1] xs, const double[::1] ys, const cnp.int64_t[::1] ring_offsets,

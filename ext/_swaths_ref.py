@@ -42,19 +42,38 @@ def _pieces(along: np.ndarray, across: np.ndarray, nxt: np.ndarray, lines: np.nd
 
 
 def angle_scan(xs: np.ndarray, ys: np.ndarray, ring_offsets: np.ndarray, angles: np.ndarray,
-               spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     nxt = _next_index(np.asarray(ring_offsets), len(xs))
-    pieces = np.zeros(len(angles), dtype=np.int64)
-    length = np.zeros(len(angles))
-    nlines = np.zeros(len(angles), dtype=np.int64)
+    n_a = len(angles)
+    pieces = np.zeros(n_a, dtype=np.int64)
+    length = np.zeros(n_a)
+    nlines = np.zeros(n_a, dtype=np.int64)
+    stagger = np.zeros(n_a)
+    half = 0.5 * spacing * (1.0 - 1e-6)
     for k, angle in enumerate(angles):
         along, across = _rotate(np.asarray(xs), np.asarray(ys), angle)
         lo, hi = across.min(), across.max()
         nl = max(1, int(np.ceil((hi - lo) / spacing - 1e-9)))
         lines = lo + 0.5 * ((hi - lo) - (nl - 1) * spacing) + spacing * np.arange(nl)
-        _, x0, x1 = _pieces(along, across, nxt, lines)
-        pieces[k], length[k], nlines[k] = len(x0), float(np.sum(x1 - x0)), nl
-    return pieces, length, nlines
+        line, x0, x1 = _pieces(along, across, nxt, lines)
+        el, e0, e1 = _pieces(along, across, nxt, np.concatenate([lines - half, lines + half]))
+        el = el % nl
+        total, drift, prev = float(np.sum(x1 - x0)), 0.0, None
+        for q in range(nl):
+            on = line == q
+            if not on.any():
+                prev = None
+                continue
+            first, last = x0[on].min(), x1[on].max()
+            hit = (el == q) & (e1 >= first) & (e0 <= last)
+            emin = min(first, e0[hit].min()) if hit.any() else first
+            emax = max(last, e1[hit].max()) if hit.any() else last
+            total += (first - emin) + (emax - last)
+            if prev is not None:
+                drift += 0.5 * (abs(emin - prev[0]) + abs(emax - prev[1]))
+            prev = (emin, emax)
+        pieces[k], length[k], nlines[k], stagger[k] = len(x0), total, nl, drift
+    return pieces, length, nlines, stagger
 
 
 def scan_intervals(xs: np.ndarray, ys: np.ndarray, ring_offsets: np.ndarray, angle: float,

@@ -37,6 +37,7 @@ class HeadlandPass:
     index: int            # 1 = outermost pass
     points: np.ndarray
     around_obstacle: bool
+    obstacle: int = -1    # which hole of the field it goes around (the first, when it encloses several)
 
     @property
     def length_m(self) -> float:
@@ -127,6 +128,13 @@ def _pass_geometry(field: Polygon, offset_m: float, radius_m: float, step_m: flo
     return Polygon()
 
 
+def _enclosed_hole(ring: Polygon, field: Polygon) -> int:
+    for i, hole in enumerate(field.interiors):
+        if ring.contains(Polygon(hole).representative_point()):
+            return i
+    return -1
+
+
 def build_headlands(field: Polygon, passes: int, width_m: float, radius_m: float, step_m: float,
                     margin_m: float = 0.0) -> Headlands:
     """Headland passes of ``field`` (holes = obstacles) and the inner field left for swaths."""
@@ -140,7 +148,8 @@ def build_headlands(field: Polygon, passes: int, width_m: float, radius_m: float
         for poly in _polygons(region):
             ring_set.append(HeadlandPass(k, ring_points(poly.exterior, True, step_m), False))
             for hole in poly.interiors:
-                ring_set.append(HeadlandPass(k, ring_points(hole, False, step_m), True))
+                ring_set.append(HeadlandPass(k, ring_points(hole, False, step_m), True,
+                                             _enclosed_hole(Polygon(hole), field)))
         out.extend(ring_set)
         if ring_set:
             innermost = ring_set

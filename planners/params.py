@@ -35,6 +35,7 @@ class CoverageParams:
     sample_step_m: float = 0.5
     angle_step_deg: float = 1.0
     boundary_margin_m: float = 0.0
+    min_coverage: float = 0.995
     z_m: float = 0.0
 
     def __post_init__(self) -> None:
@@ -58,6 +59,8 @@ class CoverageParams:
             raise ConfigError(f"sections = {self.sections!r}: must be a whole number 1..32")
         if not math.isfinite(self.boundary_margin_m) or self.boundary_margin_m < 0:
             raise ConfigError(f"boundary margin = {self.boundary_margin_m!r}: must be >= 0")
+        if not (math.isfinite(self.min_coverage) and 0.9 <= self.min_coverage <= 1.0):
+            raise ConfigError(f"min coverage = {self.min_coverage!r}: must be between 0.9 and 1")
         if self.sample_step_m > self.turn_radius_m:
             raise ConfigError(f"sample step {self.sample_step_m} m is coarser than the turning radius "
                               f"{self.turn_radius_m} m")

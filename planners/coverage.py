@@ -1,0 +1,265 @@
+"""The coverage pipeline: field -> headlands -> swaths (angle search) -> cells -> route -> turns -> Plan.
+
+:func:`plan_field` plans one field polygon for one machine; :class:`CoveragePlanner` is the plugin the
+dispatcher and the command line reach through the ``agrifleet.planners`` entry-point group. The path is
+one continuous drivable sequence: swaths cell by cell (turns between them, transits between cells), then
+the headland passes around obstacles, then the boundary passes from the inside out.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+from shapely.geometry import Polygon
+
+from agrifleet.core.errors import PlanError
+from agrifleet.core.field import Field
+from agrifleet.core.plan import PATH_DTYPE, Plan, SegmentKind
+
+from .decompose import split_cells
+from .headlands import build_headlands
+from .metrics import measure
+from .params import CoverageParams
+from .route import CellRoute, order_cells, route_cell
+from .swaths import SwathSet, make_swaths, score_angles
+from .turns import Connector, Piece
+
+__all__ = ["CoveragePlanner", "plan_field", "choose_angle"]
+
+_SHORTLIST = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    swath_set: SwathSet
+    routes: list[CellRoute]
+    estimate_m: float
+
+
+def choose_angle(inner: Any, allowed: Any, clearance: Any, params: CoverageParams) -> _Layout:
+    """Best swath layout: a fixed angle, or the search over ``[0, 180)`` under ``params.objective``.
+
+    Every angle is scored by the swath kernel (piece count and length); for ``length`` the few best by
+    an estimate are then routed with real turn costs and the cheapest route wins.
+    """
+    if params.angle_deg is not None:
+        return _layout(inner, allowed, clearance, math.radians(params.angle_deg % 180.0), params)
+    angles = np.radians(np.arange(0.0, 180.0, params.angle_step_deg))
+    score = score_angles(inner, params.width_m, angles)
+    if params.objective == "swaths":
+        order = np.lexsort((score.length_m, score.n_swaths))
+        return _layout(inner, allowed, clearance, float(angles[order[0]]), params)
+    w, r = params.width_m, params.turn_radius_m
+    skip = max(1, math.ceil(2.0 * r / w - 1e-9))
+    u_turn = math.pi * r + max(0.0, skip * w - 2.0 * r)
+    estimate = score.length_m + u_turn * np.maximum(score.n_swaths - 1, 0) + skip * score.stagger_m
+    best = [float(a) for a in angles[np.argsort(estimate, kind="stable")[:_SHORTLIST]]]
+    shortlist = best + [a for a in _distinct_minima(angles, estimate, _SHORTLIST) if a not in best]
+    layouts = [_layout(inner, allowed, clearance, a, params) for a in shortlist]
+    return min(layouts, key=lambda lay: lay.estimate_m)
+
+
+def _distinct_minima(angles: np.ndarray, cost: np.ndarray, count: int) -> list[float]:
+    """The ``count`` cheapest angles that are local minima (neighbours of a pick are skipped)."""
+    picked: list[float] = []
+    for k in np.argsort(cost, kind="stable"):
+        a = float(angles[k])
+        if all(abs(math.remainder(a - p, math.pi)) > math.radians(2.5) for p in picked):
+            picked.append(a)
+        if len(picked) == count:
+            break
+    return picked
+
+
+def _layout(inner: Any, allowed: Any, clearance: Any, angle: float, params: CoverageParams) -> _Layout:
+    swath_set = make_swaths(inner, allowed, angle, params.width_m, params.min_coverage)
+    cells = split_cells(swath_set, clearance)
+    kind = params.turns
+    options = [route_cell(swath_set, c, params.turn_radius_m, kind) for c in cells]
+    routes = order_cells(options)
+    estimate = sum(r.turn_cost_m + r.cell.length_m for r in routes)
+    estimate += sum(float(np.hypot(*(b.entry[:2] - a.exit[:2]))) for a, b in zip(routes, routes[1:]))
+    return _Layout(swath_set, routes, estimate)
+
+
+class _PathBuilder:
+    """Collects pieces into one path array; consecutive pieces share their joining sample."""
+
+    def __init__(self, params: CoverageParams) -> None:
+        self.params = params
+        self.chunks: list[np.ndarray] = []
+
+    def add(self, samples: np.ndarray, kind: SegmentKind, swath: int = -1) -> None:
+        if len(samples) == 0:
+            return
+        p = self.params
+        working = kind in (SegmentKind.SWATH, SegmentKind.HEADLAND)
+        speed = p.work_speed_mps if working else (p.turn_speed_mps if kind == SegmentKind.TURN
+                                                  else p.transit_speed_mps)
+        out = np.zeros(len(samples), dtype=PATH_DTYPE)
+        out["x"], out["y"], out["heading"] = samples[:, 0], samples[:, 1], samples[:, 2]
+        out["direction"] = np.where(samples[:, 3] < 0, -1, 1)
+        out["z"] = p.z_m
+        out["speed"] = speed
+        out["kind"] = int(kind)
+        out["sections"] = p.all_sections if working else 0
+        out["swath"] = swath
+        if self.chunks:
+            self.chunks[-1] = self.chunks[-1][:-1]   # the joining sample takes the new stretch's attributes
+        self.chunks.append(out)
+
+    def add_pieces(self, pieces: Sequence[Piece]) -> None:
+        for piece in pieces:
+            self.add(piece.samples, piece.kind)
+
+    def path(self) -> np.ndarray:
+        if not self.chunks:
+            return np.zeros(0, dtype=PATH_DTYPE)
+        return np.concatenate(self.chunks)
+
+
+def _swath_samples(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    heading = math.atan2(b[1] - a[1], b[0] - a[0])
+    return np.array([[a[0], a[1], heading, 1.0], [b[0], b[1], heading, 1.0]])
+
+
+def _drive_cells(routes: list[CellRoute], swath_set: SwathSet, conn: Connector, build: _PathBuilder,
+                 first_swath_id: int) -> tuple[np.ndarray | None, int]:
+    """Swaths of every cell with the turns and transits between them; returns the final pose."""
+    angle = swath_set.angle_rad
+    plan_pose: np.ndarray | None = None
+    swath_id = first_swath_id
+    pending: tuple[np.ndarray, np.ndarray, int] | None = None  # (start xy, end xy, id) of the open swath
+    pending_slack = 0.0
+    for route in routes:
+        first_in_cell = True
+        for idx, d in zip(route.order, route.directions):
+            s = route.cell.swaths[idx]
+            a = swath_set.to_world(np.array(s.start_m), np.array(s.across_m))
+            b = swath_set.to_world(np.array(s.end_m), np.array(s.across_m))
+            start, end = (a, b) if d > 0 else (b, a)
+            heading = angle if d > 0 else angle + math.pi
+            start_slack = (s.core_start_m - s.start_m) if d > 0 else (s.end_m - s.core_end_m)
+            end_slack = (s.end_m - s.core_end_m) if d > 0 else (s.core_start_m - s.start_m)
+            if pending is not None:
+                p_start, p_end, p_id = pending
+                exit_pose = np.array([p_end[0], p_end[1], plan_pose[2]])
+                entry_pose = np.array([start[0], start[1], heading])
+                if first_in_cell:
+                    pieces = conn.transit(exit_pose, entry_pose)
+                    cut_a = cut_b = 0.0
+                else:
+                    pieces, cut_a, cut_b = conn.turn(exit_pose, entry_pose, max(0.0, pending_slack),
+                                                     max(0.0, start_slack))
+                p_end = p_end - cut_a * np.array([math.cos(plan_pose[2]), math.sin(plan_pose[2])])
+                build.add(_swath_samples(p_start, p_end), SegmentKind.SWATH, p_id)
+                build.add_pieces(pieces)
+                start = start + cut_b * np.array([math.cos(heading), math.sin(heading)])
+            pending = (start, end, swath_id)
+            pending_slack = end_slack
+            plan_pose = np.array([end[0], end[1], heading])
+            swath_id += 1
+            first_in_cell = False
+    if pending is not None:
+        p_start, p_end, p_id = pending
+        build.add(_swath_samples(p_start, p_end), SegmentKind.SWATH, p_id)
+    return plan_pose, swath_id
+
+
+def plan_polygon(boundary: Polygon, params: CoverageParams) -> tuple[np.ndarray, dict[str, Any]]:
+    """Plan one polygon (holes = obstacles): the path array and planner facts for ``Plan.meta``."""
+    w, r = params.width_m, params.turn_radius_m
+    margin = params.boundary_margin_m
+    heads = build_headlands(boundary, params.headland_passes, w, r, params.sample_step_m, margin)
+    conn = Connector(boundary, heads.road, r, params.turns, params.sample_step_m, margin)
+    allowed = boundary.buffer(-(0.5 * w + margin))
+    build = _PathBuilder(params)
+    layout = None
+    pose = None
+    swath_id = 0
+    if not heads.inner.is_empty and not allowed.is_empty:
+        layout = choose_angle(heads.inner, allowed, conn.clearance, params)
+        pose, swath_id = _drive_cells(layout.routes, layout.swath_set, conn, build, 0)
+    headland_transit = 0.0
+    for ring in _pass_order(heads.passes, pose):
+        if pose is None:
+            build.add(_first_loop(ring), SegmentKind.HEADLAND, swath_id)
+        else:
+            joins, loop = conn.onto_pass(pose, ring)
+            build.add_pieces(joins)
+            headland_transit += sum(p.length_m for p in joins)
+            build.add(loop.samples, SegmentKind.HEADLAND, swath_id)
+        last = build.chunks[-1][-1]
+        pose = np.array([last["x"], last["y"], last["heading"]])
+        swath_id += 1
+    path = build.path()
+    if len(path) < 2:
+        raise PlanError("the field is too small for this working width and turning radius")
+    meta = {
+        "angle_deg": math.degrees(layout.swath_set.angle_rad) if layout else None,
+        "n_cells": len(layout.routes) if layout else 0,
+        "unclear_connections": conn.fallbacks,
+        "headland_transit_m": headland_transit,
+    }
+    return path, meta
+
+
+def _pass_order(passes, pose: np.ndarray | None) -> list:
+    """Obstacles first (nearest next, each from its outermost pass inwards), then the boundary passes
+    from the innermost outwards: every lane change is one width, and the last pass ends at the edge."""
+    by_obstacle: dict[int, list] = {}
+    for p in passes:
+        if p.around_obstacle:
+            by_obstacle.setdefault(p.obstacle, []).append(p)
+    order = []
+    here = pose[:2] if pose is not None else None
+    groups = [sorted(g, key=lambda p: -p.index) for g in by_obstacle.values()]
+    while groups:
+        k = 0 if here is None else min(range(len(groups)),
+                                       key=lambda i: float(np.min(np.hypot(*(groups[i][0].points - here).T))))
+        nxt = groups.pop(k)
+        order.extend(nxt)
+        here = nxt[-1].points[0]
+    order.extend(sorted((p for p in passes if not p.around_obstacle), key=lambda p: -p.index))
+    return order
+
+
+def _first_loop(ring) -> np.ndarray:
+    pts = np.vstack([ring.points, ring.points[:1]])
+    ahead = np.roll(ring.points, -1, axis=0) - np.roll(ring.points, 1, axis=0)
+    heading = np.arctan2(ahead[:, 1], ahead[:, 0])
+    out = np.column_stack([pts, np.append(heading, heading[0]), np.ones(len(pts))])
+    return out
+
+
+def plan_field(field: Field, params: CoverageParams, *, implement: str = "", vehicle: str = "",
+               with_metrics: bool = True) -> Plan:
+    """Plan ``field`` for one machine; the plan carries its metrics and planning time."""
+    t0 = time.perf_counter()
+    path, meta = plan_polygon(field.boundary, params)
+    plan_time = time.perf_counter() - t0
+    meta["plan_time_s"] = plan_time
+    plan = Plan(path=path, frame=field.frame, boundary=field.boundary, field_name=field.name,
+                width_m=params.width_m, turn_radius_m=params.turn_radius_m, implement=implement,
+                vehicle=vehicle, params=params.to_dict(), meta=meta)
+    if with_metrics:
+        plan = plan.with_(metrics=measure(plan, params.headland_passes))
+    return plan
+
+
+class CoveragePlanner:
+    """Coverage plans for ground machines: headlands, best-angle swaths, drivable turns."""
+
+    name = "coverage"
+
+    def __init__(self, **defaults: Any) -> None:
+        self.defaults = defaults
+
+    def plan(self, fields: Sequence[Field], params: CoverageParams | dict[str, Any], **info: Any) -> list[Plan]:
+        if not isinstance(params, CoverageParams):
+            params = CoverageParams.from_dict({**self.defaults, **params})
+        return [plan_field(f, params, implement=info.get("implement", ""), vehicle=info.get("vehicle", ""))
+                for f in fields]

@@ -1,0 +1,210 @@
+"""Turns and transits the machine can drive, and never outside the field or into an obstacle.
+
+Every non-working piece of a plan comes from a :class:`Connector`: the shortest Dubins (forward only) or
+Reeds-Shepp (reverse allowed) curve when it stays clear; otherwise the swath ends are pulled back towards
+the inner field (the turn gets room in the headland); otherwise the machine travels along the headland
+road (the innermost headland pass, or a virtual one when no passes are driven), joining and leaving it
+with short curves. The clearance test is independent of how a curve was made: its samples must lie in the
+field minus obstacles (and minus a safety margin, when one is set).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from agrifleet.core.plan import SegmentKind
+
+from .curves import shortest, shortest_lengths
+from .headlands import HeadlandPass
+
+__all__ = ["Connector", "Piece"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """A drivable stretch: ``(M, 4)`` samples ``(x, y, heading, direction)`` and what it is for."""
+
+    samples: np.ndarray
+    kind: SegmentKind
+
+    @property
+    def length_m(self) -> float:
+        return float(np.hypot(*np.diff(self.samples[:, :2], axis=0).T).sum()) if len(self.samples) > 1 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Road:
+    points: np.ndarray      # (M, 2) closed ring, not repeating the first point
+    headings: np.ndarray    # tangent headings in the ring's direction
+    cumlen: np.ndarray      # (M + 1,) arc length at each point, last = ring length
+
+    @classmethod
+    def from_pass(cls, p: HeadlandPass, reverse: bool) -> "_Road":
+        pts = p.points[::-1] if reverse else p.points
+        closed = np.vstack([pts, pts[:1]])
+        d = np.diff(closed, axis=0)
+        seg = np.hypot(d[:, 0], d[:, 1])
+        # tangent at a vertex: direction from the previous point to the next one (smooth on arcs)
+        ahead = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
+        headings = np.arctan2(ahead[:, 1], ahead[:, 0])
+        return cls(pts, headings, np.concatenate([[0.0], np.cumsum(seg)]))
+
+    @property
+    def length_m(self) -> float:
+        return float(self.cumlen[-1])
+
+    def pose(self, i: int) -> np.ndarray:
+        i %= len(self.points)
+        return np.array([self.points[i, 0], self.points[i, 1], self.headings[i]])
+
+    def nearest(self, xy: np.ndarray) -> int:
+        return int(np.argmin(np.hypot(self.points[:, 0] - xy[0], self.points[:, 1] - xy[1])))
+
+    def ahead(self, i: int, j: int) -> float:
+        """Distance travelled along the ring from point ``i`` forward to point ``j``."""
+        d = self.cumlen[j % len(self.points)] - self.cumlen[i % len(self.points)]
+        return float(d if d >= 0 else d + self.length_m)
+
+    def stretch(self, i: int, j: int) -> np.ndarray:
+        """Samples from point ``i`` forward to point ``j`` (inclusive), as ``(M, 4)``."""
+        n = len(self.points)
+        count = (j - i) % n
+        idx = (i + np.arange(count + 1)) % n
+        out = np.empty((len(idx), 4))
+        out[:, :2] = self.points[idx]
+        out[:, 2] = self.headings[idx]
+        out[:, 3] = 1.0
+        return out
+
+    def loop(self, i: int) -> np.ndarray:
+        """Once around from point ``i`` back to it."""
+        n = len(self.points)
+        idx = (i + np.arange(n + 1)) % n
+        out = np.empty((n + 1, 4))
+        out[:, :2] = self.points[idx]
+        out[:, 2] = self.headings[idx]
+        out[:, 3] = 1.0
+        return out
+
+
+class Connector:
+    """Plans the non-working pieces of one field's path."""
+
+    def __init__(self, field: Polygon, roads: tuple[HeadlandPass, ...], radius_m: float, curve_kind: str,
+                 step_m: float, margin_m: float = 0.0) -> None:
+        self.radius_m = radius_m
+        self.curve_kind = curve_kind
+        self.step_m = step_m
+        self.clearance = field.buffer(-margin_m) if margin_m > 0 else field.buffer(1e-6)
+        shapely.prepare(self.clearance)
+        self.roads = [r for p in roads for r in (_Road.from_pass(p, False), _Road.from_pass(p, True))
+                      if len(p.points) >= 3]
+        self.fallbacks = 0  # connections that found no clear way (reported as boundary violations)
+
+    # --- checks -------------------------------------------------------------------------------------
+    def is_clear(self, samples: np.ndarray) -> bool:
+        if len(samples) < 2:
+            return bool(self.clearance.covers(shapely.points(samples[0, :2]))) if len(samples) else True
+        return bool(self.clearance.covers(shapely.linestrings(samples[:, :2])))
+
+    def curve(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return shortest(a, b, self.radius_m, self.curve_kind).sample(self.step_m)
+
+    # --- turns ----------------------------------------------------------------------------------------
+    def turn(self, exit_pose: np.ndarray, entry_pose: np.ndarray, exit_slack_m: float = 0.0,
+             entry_slack_m: float = 0.0) -> tuple[list[Piece], float, float]:
+        """Pieces from the end of one swath to the start of the next.
+
+        ``exit_slack_m``/``entry_slack_m`` say how far the swath ends may be pulled back (towards the inner
+        field) to give the turn room. Returns the pieces and the pull-backs used.
+        """
+        samples = self.curve(exit_pose, entry_pose)
+        if self.is_clear(samples):
+            return [Piece(samples, SegmentKind.TURN)], 0.0, 0.0
+        for frac in (0.25, 0.5, 1.0):
+            da, db = exit_slack_m * frac, entry_slack_m * frac
+            if da <= 0 and db <= 0:
+                continue
+            a, b = _back(exit_pose, da), _back(entry_pose, -db)
+            samples = self.curve(a, b)
+            if self.is_clear(samples):
+                return [Piece(samples, SegmentKind.TURN)], da, db
+        return self.transit(exit_pose, entry_pose, SegmentKind.TURN), 0.0, 0.0
+
+    # --- transits ------------------------------------------------------------------------------------
+    def transit(self, a: np.ndarray, b: np.ndarray, kind: SegmentKind = SegmentKind.TRANSIT) -> list[Piece]:
+        """Pieces from pose ``a`` to pose ``b``: direct when clear, else along the headland road."""
+        direct = self.curve(a, b)
+        if self.is_clear(direct):
+            return [Piece(direct, kind)]
+        best: list[Piece] | None = None
+        best_len = math.inf
+        for road in self.roads:
+            pieces = self._via_road(road, a, b, kind)
+            if pieces is not None:
+                total = sum(p.length_m for p in pieces)
+                if total < best_len:
+                    best, best_len = pieces, total
+        if best is not None:
+            return best
+        self.fallbacks += 1
+        logger.warning("no clear connection from (%.1f, %.1f) to (%.1f, %.1f); using the direct curve",
+                       a[0], a[1], b[0], b[1])
+        return [Piece(direct, kind)]
+
+    def _join_options(self, road: _Road, i: int, count: int = 8) -> np.ndarray:
+        spacing = max(1, int(round(self.radius_m / max(self.step_m, 1e-9))))
+        return (i + spacing * np.arange(count)) % len(road.points)
+
+    def _via_road(self, road: _Road, a: np.ndarray, b: np.ndarray, kind: SegmentKind) -> list[Piece] | None:
+        ia, ib = road.nearest(a[:2]), road.nearest(b[:2])
+        onto = self._join_options(road, ia)
+        off = (ib - (onto - ia)) % len(road.points)          # mirror offsets before the leave point
+        on_len, _, _ = shortest_lengths(np.repeat(a[None], len(onto), 0),
+                                        np.array([road.pose(j) for j in onto]), self.radius_m, self.curve_kind)
+        off_len, _, _ = shortest_lengths(np.array([road.pose(j) for j in off]),
+                                         np.repeat(b[None], len(off), 0), self.radius_m, self.curve_kind)
+        combos = sorted((on_len[p] + road.ahead(onto[p], off[q]) + off_len[q], p, q)
+                        for p in range(len(onto)) for q in range(len(off)))
+        for _, p, q in combos[:12]:
+            j, k = int(onto[p]), int(off[q])
+            first = self.curve(a, road.pose(j))
+            if not self.is_clear(first):
+                continue
+            last = self.curve(road.pose(k), b)
+            if not self.is_clear(last):
+                continue
+            return [Piece(first, kind), Piece(road.stretch(j, k), kind), Piece(last, kind)]
+        return None
+
+    # --- headland passes -------------------------------------------------------------------------------
+    def onto_pass(self, pose: np.ndarray, ring: HeadlandPass) -> tuple[list[Piece], Piece]:
+        """Join the pass ``ring`` from ``pose`` and drive it once round: (connection pieces, the pass)."""
+        road = _Road.from_pass(ring, False)
+        i = road.nearest(pose[:2])
+        options = self._join_options(road, i)
+        lengths, _, _ = shortest_lengths(np.repeat(pose[None], len(options), 0),
+                                         np.array([road.pose(j) for j in options]), self.radius_m,
+                                         self.curve_kind)
+        for p in np.argsort(lengths):
+            j = int(options[p])
+            join = self.curve(pose, road.pose(j))
+            if self.is_clear(join):
+                return [Piece(join, SegmentKind.TRANSIT)], Piece(road.loop(j), SegmentKind.HEADLAND)
+        j = int(options[int(np.argmin(lengths))])
+        return self.transit(pose, road.pose(j)), Piece(road.loop(j), SegmentKind.HEADLAND)
+
+
+def _back(pose: np.ndarray, distance_m: float) -> np.ndarray:
+    """``pose`` moved ``distance_m`` backwards along its heading."""
+    out = pose.astype(float).copy()
+    out[0] -= distance_m * math.cos(pose[2])
+    out[1] -= distance_m * math.sin(pose[2])
+    return out

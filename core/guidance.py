@@ -19,7 +19,8 @@ Progress is monotone: the projection only moves forward along the path (never ju
 swath, which is parallel and one working width away), and the plan is split at direction changes (cusps),
 where the vehicle is brought to a stop before it backs up. Implement sections are taken from the plan at
 the *implement's* position, ``implement_lag_m`` of path behind the control point, so a towed boom switches
-where the plan says, not where the tractor is.
+where the plan says, not where the tractor is; for the same reason the reported progress (``plan_index``)
+is the last sample the implement has passed, so that work resumed from it leaves no gap.
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ class GroundCommand(NamedTuple):
     steer_rad: float
     speed_mps: float            # signed: negative reverses
     sections: int
-    plan_index: int             # last plan sample reached
+    plan_index: int             # last plan sample the implement reached: the work done, resume from here
     cross_track_m: float        # signed, left of the path is positive (control point: rear axle)
     heading_error_rad: float    # path heading minus travel heading
     done: bool
@@ -124,6 +125,7 @@ class PathTrack:
         cuts = [0] + [k for k in range(1, self.n - 1) if dirs[k] != dirs[k - 1]] + [self.n - 1]
         self.runs: list[tuple[int, int]] = list(zip(cuts[:-1], cuts[1:]))
         self.run = next(r for r, (a, b) in enumerate(self.runs) if a <= start_index < b)
+        self.start_index = start_index
         self.i = start_index        # current segment (i -> i + 1)
         self.t = 0.0                # projection parameter on it (may leave [0, 1] at a run's ends)
         self._sec_k = 0
@@ -185,10 +187,8 @@ class PathTrack:
         return (xs[i] + f * (xs[i + 1] - xs[i]), ys[i] + f * (ys[i + 1] - ys[i]),
                 zs[i] + min(f, 1.0) * (zs[i + 1] - zs[i]))
 
-    def sections_at(self, s_target: float) -> int:
-        """Planned section state at arc length ``s_target`` (0 before the start)."""
-        if s_target < 0.0:
-            return 0
+    def index_at(self, s_target: float) -> int:
+        """The sample that starts the stretch holding arc length ``s_target`` (clamped to the path)."""
         s = self.s
         k = self._sec_k
         if s_target < s[k]:
@@ -196,7 +196,13 @@ class PathTrack:
         while k < self.n - 2 and s[k + 1] <= s_target:
             k += 1
         self._sec_k = k
-        return self.sections[k] if s_target <= s[-1] else 0
+        return k
+
+    def sections_at(self, s_target: float) -> int:
+        """Planned section state at arc length ``s_target`` (0 before the start and after the end)."""
+        if s_target < 0.0 or s_target > self.s[-1]:
+            return 0
+        return self.sections[self.index_at(s_target)]
 
     def advance_run(self) -> bool:
         """Step to the next run after a cusp; ``False`` at the end of the plan."""
@@ -233,6 +239,7 @@ class PathFollower:
         self.max_steer_rad = float(max_steer_rad)
         self.params = params if params is not None else GuidanceParams()
         self.done = False
+        self._progress = start_index
 
     def update(self, x: float, y: float, heading_rad: float, speed_mps: float) -> GroundCommand:
         tr = self.track
@@ -270,8 +277,13 @@ class PathFollower:
         v_plan = tr.speed[i]
         v_stop = math.sqrt(2.0 * p.stop_decel_mps2 * max(to_go - p.goal_tolerance_m * 0.5, 0.0))
         speed = max(min(v_plan, v_stop), min(p.creep_speed_mps, v_plan)) * direction
-        sections = tr.sections_at(s_now - p.implement_lag_m) if direction > 0 else tr.sections_at(s_now)
-        return GroundCommand(steer, speed, sections, tr.plan_index, e, heading_err, False)
+        s_work = s_now - p.implement_lag_m if direction > 0 else s_now
+        sections = tr.sections_at(s_work)
+        # Progress is the work done: the sample the implement has passed, never more than the tractor's,
+        # never going back. Resuming from it leaves no gap behind a trailed implement.
+        work_index = min(tr.plan_index, max(tr.start_index, tr.index_at(s_work)))
+        self._progress = max(self._progress, work_index)
+        return GroundCommand(steer, speed, sections, self._progress, e, heading_err, False)
 
     def _pure_pursuit(self, x: float, y: float, travel: float, speed: float, s_now: float) -> float:
         p = self.params

@@ -289,7 +289,9 @@ class CoverageRecorder:
         self._tracks: dict[str, _Track] = {}
 
     def track(self, vehicle_id: str, tool: Any, rate_per_ha: float | None = None) -> None:
-        """Record ``vehicle_id`` with the sections of ``tool`` (implement, Payload or (width, n))."""
+        """Record ``vehicle_id`` with the sections of ``tool`` (implement, Payload or (width, n)).
+
+        The vehicle may join the world later; until it is there, nothing is recorded for it."""
         if rate_per_ha is None:
             consumable = getattr(tool, "consumable", None)
             rate_per_ha = getattr(tool, "rate_per_ha", None) or (
@@ -305,8 +307,17 @@ class CoverageRecorder:
     def __call__(self, world: "World") -> None:
         if world.steps % self.every:
             return
-        for vid, tr in self._tracks.items():
-            s = world.state(vid)
+        present = world.vehicles
+        # A snapshot: vehicles may be tracked from another thread while the world steps.
+        for vid, tr in list(self._tracks.items()):
+            model = present.get(vid)
+            if model is None:  # not in the world (yet, or any more): paint nothing, end the pass
+                if tr.poses:
+                    self._flush(tr)
+                    tr.poses, tr.sections, tr.runs = [], [], []
+                tr.on = False
+                continue
+            s = model.state
             sec = s.sections
             if sec and not tr.on:
                 tr.run = self.cmap.new_run()

@@ -147,3 +147,19 @@ def test_air_follower_flies_a_square_at_height():
     assert math.hypot(d.state.x, d.state.y) < 0.5
     assert np.abs(heights[100:]).mean() == pytest.approx(3.0, abs=0.05)
     assert np.abs(xte).max() < 0.3  # it brakes into the corners rather than cut them
+
+
+def test_progress_is_the_work_done_by_the_trailed_implement():
+    # A densely sampled swath: progress must trail the tractor by the implement's lag.
+    pts = np.column_stack([np.linspace(0, 60, 61), np.zeros(61)])
+    plan = Plan(make_path(pts, kind=SegmentKind.SWATH, speed_mps=2.5, sections=1, swath=0))
+    lag = SPEC.hitch_offset_m + SPEC.implement_offset_m
+    t = TractorModel(SPEC)
+    t.arm()
+    f = PathFollower(plan, SPEC.wheelbase_m, SPEC.max_steer_rad, GuidanceParams(implement_lag_m=lag))
+    log = follow(plan, f, t)
+    for x, _, _, cmd in log[:-1]:
+        if x > lag + 1.0:
+            assert cmd.plan_index == pytest.approx(x - lag, abs=1.01)  # one sample per metre
+    assert [c.plan_index for *_, c in log] == sorted(c.plan_index for *_, c in log)
+    assert log[-1][3].plan_index == 60

@@ -142,3 +142,26 @@ def test_a_simulated_tractor_covers_its_plan_with_the_towed_boom():
     assert r.coverage_ratio > 0.98 and r.overlap_ratio < 0.01
     assert r.rate_mean == pytest.approx(150.0, rel=0.01)
     assert r.skipped_area_m2 < 0.02 * r.target_area_m2
+
+
+def test_recorder_waits_for_vehicles_that_are_not_in_the_world_yet():
+    from agrifleet.core.vehicle import GroundControl
+    from agrifleet.sim.vehicles import EXAMPLE_TRACTOR, TractorModel
+    from agrifleet.sim.world import World
+
+    world = World(rng=np.random.default_rng(0), dt_s=0.1)
+    cmap = CoverageMap(box(0, -10, 100, 10), cell_m=0.2)
+    rec = CoverageRecorder(cmap).attach(world, [("late", (6.0, 1))])
+    world.run(2.0)  # nothing to record, nothing raised
+    t = TractorModel(EXAMPLE_TRACTOR, towed=False)
+    t.place(10.0, 0.0, 0.0, world)
+    t.arm()
+    world.add_vehicle("late", t)
+    world.set_control("late", GroundControl(speed_mps=2.0, sections=1))
+    world.run(10.0)
+    world.remove_vehicle("late")
+    world.run(2.0)
+    rec.flush()
+    painted = cmap.report().covered_m2
+    driven = t.state.implement_x - (10.0 - 4.2)  # the mounted implement starts 4.2 m behind x = 10
+    assert painted == pytest.approx(6.0 * driven, rel=0.03)

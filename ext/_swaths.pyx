@@ -195,3 +195,261 @@ def scan_intervals(const double[::1] xs, const double[::1] ys, const cnp.int64_t
     finally:
         free(hits)
     return line_arr[:count].copy(), x0_arr[:count].copy(), x1_arr[:count].copy()
+
+
+cdef inline double _slant(double centre, double edge_a, double edge_b, double extension) noexcept nogil:
+    if extension <= 0.0:
+        return 0.0
+    if fabs(0.5 * (edge_a + edge_b) - centre) > 0.05 * fabs(edge_a - edge_b) + 1e-6:
+        return 0.0
+    if extension < 0.5 * fabs(edge_a - edge_b):
+        return extension
+    return 0.5 * fabs(edge_a - edge_b)
+
+
+cdef Py_ssize_t _intervals(double* hits, Py_ssize_t m, double* out0, double* out1) noexcept nogil:
+    cdef Py_ssize_t i = 0, k = 0
+    while i + 1 < m:
+        if hits[i + 1] - hits[i] > 1e-9:
+            out0[k] = hits[i]
+            out1[k] = hits[i + 1]
+            k += 1
+        i += 2
+    return k
+
+
+cdef Py_ssize_t _merge(double* a0, double* a1, Py_ssize_t na, double* b0, double* b1, Py_ssize_t nb,
+                       double* out0, double* out1) noexcept nogil:
+    """Union of two sorted interval lists, sorted."""
+    cdef Py_ssize_t i = 0, j = 0, k = 0
+    cdef double s, e
+    while i < na or j < nb:
+        if j >= nb or (i < na and a0[i] <= b0[j]):
+            s = a0[i]
+            e = a1[i]
+            i += 1
+        else:
+            s = b0[j]
+            e = b1[j]
+            j += 1
+        if k > 0 and s <= out1[k - 1]:
+            if e > out1[k - 1]:
+                out1[k - 1] = e
+        else:
+            out0[k] = s
+            out1[k] = e
+            k += 1
+    return k
+
+
+def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[::1] ring_offsets,
+                 const double[::1] axs, const double[::1] ays, const cnp.int64_t[::1] a_offsets,
+                 double angle, const double[::1] centres, double width, int nsub):
+    """Swath pieces of the lines ``across = centres[q]`` with their coverage extensions.
+
+    Pieces of one line that lie in the same stretch of the ``allowed`` polygon (where the implement stays
+    in the field) form one swath. Each swath is extended as far as its strip's two edges and any polygon
+    vertex inside the strip reach, then clamped to its stretch. Returns per swath: line index, core start
+    and end (centre line), extended start and end, the slanted part of each extension, and the inner
+    area each extension covers (midpoint rule over ``nsub`` lines across the strip).
+    """
+    cdef Py_ssize_t n = xs.shape[0], na = axs.shape[0], nl = centres.shape[0]
+    cdef Py_ssize_t cap = nl * (n // 2 + 1) + 1, count = 0
+    cdef Py_ssize_t q, i, j, g, g_end, npc, nr, nlo, nhi, nsb, side, t, v
+    cdef double ca = cos(angle), sa = sin(angle), half = 0.5 * width * (1.0 - 1e-6), strip = width / nsub
+    cdef double c, lo, hi, start, end, vmin, vmax, mid, gs, ge, x0, x1
+    cdef double r_lo0, r_lo1, r_hi0, r_hi1
+    cdef bint tip_s, tip_e, found, hit, from_edges
+    cdef int room, owner_g
+    nxt_arr = _next_index(ring_offsets, n)
+    anxt_arr = _next_index(a_offsets, na)
+    cdef cnp.int64_t[::1] nxt = nxt_arr
+    cdef cnp.int64_t[::1] anxt = anxt_arr
+    along_arr = np.empty(n, dtype=np.float64)
+    across_arr = np.empty(n, dtype=np.float64)
+    a_along_arr = np.empty(max(na, 1), dtype=np.float64)
+    a_across_arr = np.empty(max(na, 1), dtype=np.float64)
+    cdef double[::1] along = along_arr
+    cdef double[::1] across = across_arr
+    cdef double[::1] a_along = a_along_arr
+    cdef double[::1] a_across = a_across_arr
+    for i in range(n):
+        along[i] = xs[i] * ca + ys[i] * sa
+        across[i] = -xs[i] * sa + ys[i] * ca
+    for i in range(na):
+        a_along[i] = axs[i] * ca + ays[i] * sa
+        a_across[i] = -axs[i] * sa + ays[i] * ca
+    out = [np.empty(cap, dtype=np.int64)] + [np.empty(cap, dtype=np.float64) for _ in range(8)]
+    cdef cnp.int64_t[::1] o_line = out[0]
+    cdef double[::1] o_lo = out[1]
+    cdef double[::1] o_hi = out[2]
+    cdef double[::1] o_start = out[3]
+    cdef double[::1] o_end = out[4]
+    cdef double[::1] o_ss = out[5]
+    cdef double[::1] o_se = out[6]
+    cdef double[::1] o_gs = out[7]
+    cdef double[::1] o_ge = out[8]
+    cdef Py_ssize_t big = max(n, na) + 2
+    cdef double* hits = <double*> malloc(big * sizeof(double))
+    cdef double* p0 = <double*> malloc(big * sizeof(double))
+    cdef double* p1 = <double*> malloc(big * sizeof(double))
+    cdef int* owner = <int*> malloc(big * sizeof(int))
+    cdef double* r0 = <double*> malloc(big * sizeof(double))
+    cdef double* r1 = <double*> malloc(big * sizeof(double))
+    cdef double* lo0 = <double*> malloc(big * sizeof(double))
+    cdef double* lo1 = <double*> malloc(big * sizeof(double))
+    cdef double* hi0 = <double*> malloc(big * sizeof(double))
+    cdef double* hi1 = <double*> malloc(big * sizeof(double))
+    cdef double* sb0 = <double*> malloc(big * nsub * sizeof(double))
+    cdef double* sb1 = <double*> malloc(big * nsub * sizeof(double))
+    if (hits == NULL or p0 == NULL or p1 == NULL or owner == NULL or r0 == NULL or r1 == NULL or lo0 == NULL
+            or lo1 == NULL or hi0 == NULL or hi1 == NULL or sb0 == NULL or sb1 == NULL):
+        free(hits); free(p0); free(p1); free(owner); free(r0); free(r1)
+        free(lo0); free(lo1); free(hi0); free(hi1); free(sb0); free(sb1)
+        raise MemoryError()
+    try:
+        with nogil:
+            for q in range(nl):
+                c = centres[q]
+                npc = _intervals(hits, _crossings(&along[0], &across[0], &nxt[0], n, c, hits), p0, p1)
+                nlo = _intervals(hits, _crossings(&along[0], &across[0], &nxt[0], n, c - half, hits), lo0, lo1)
+                nhi = _intervals(hits, _crossings(&along[0], &across[0], &nxt[0], n, c + half, hits), hi0, hi1)
+                from_edges = npc == 0
+                if from_edges:
+                    # the centre line misses the field but the strip does not (a tip at the side)
+                    npc = _merge(lo0, lo1, nlo, hi0, hi1, nhi, p0, p1)
+                if npc == 0:
+                    continue
+                if na > 0:
+                    nr = _intervals(hits, _crossings(&a_along[0], &a_across[0], &anxt[0], na, c, hits), r0, r1)
+                else:
+                    nr = 0
+                nsb = 0
+                for t in range(nsub):
+                    nsb += _intervals(hits, _crossings(&along[0], &across[0], &nxt[0], n,
+                                                       c + width * ((t + 0.5) / nsub - 0.5), hits),
+                                      sb0 + nsb, sb1 + nsb)
+                for i in range(npc):
+                    owner[i] = -1
+                    mid = 0.5 * (p0[i] + p1[i])
+                    for j in range(nr):
+                        if r0[j] <= mid <= r1[j]:
+                            owner[i] = <int> j
+                            break
+                g = 0
+                while g < npc:
+                    owner_g = owner[g]
+                    g_end = g + 1
+                    if owner_g >= 0:
+                        while g_end < npc and owner[g_end] == owner_g:
+                            g_end += 1
+                    elif from_edges:
+                        g = g_end
+                        continue
+                    lo = p0[g]
+                    hi = p1[g_end - 1]
+                    # reach of each strip edge over the group's pieces
+                    r_lo0 = lo
+                    r_lo1 = hi
+                    r_hi0 = lo
+                    r_hi1 = hi
+                    for side in range(2):
+                        found = False
+                        x0 = 0.0
+                        x1 = 0.0
+                        for j in range((nlo if side == 0 else nhi)):
+                            hit = False
+                            for i in range(g, g_end):
+                                if side == 0:
+                                    if lo0[j] <= p1[i] and lo1[j] >= p0[i]:
+                                        hit = True
+                                        break
+                                else:
+                                    if hi0[j] <= p1[i] and hi1[j] >= p0[i]:
+                                        hit = True
+                                        break
+                            if hit:
+                                if side == 0:
+                                    if not found or lo0[j] < x0:
+                                        x0 = lo0[j]
+                                    if not found or lo1[j] > x1:
+                                        x1 = lo1[j]
+                                else:
+                                    if not found or hi0[j] < x0:
+                                        x0 = hi0[j]
+                                    if not found or hi1[j] > x1:
+                                        x1 = hi1[j]
+                                found = True
+                        if found:
+                            if side == 0:
+                                r_lo0 = x0
+                                r_lo1 = x1
+                            else:
+                                r_hi0 = x0
+                                r_hi1 = x1
+                    start = lo
+                    if r_lo0 < start:
+                        start = r_lo0
+                    if r_hi0 < start:
+                        start = r_hi0
+                    end = hi
+                    if r_lo1 > end:
+                        end = r_lo1
+                    if r_hi1 > end:
+                        end = r_hi1
+                    # polygon vertices inside the strip near the ends
+                    found = False
+                    vmin = 0.0
+                    vmax = 0.0
+                    for v in range(n):
+                        if fabs(across[v] - c) < half and along[v] >= start - 2 * width and along[v] <= end + 2 * width:
+                            if not found or along[v] < vmin:
+                                vmin = along[v]
+                            if not found or along[v] > vmax:
+                                vmax = along[v]
+                            found = True
+                    tip_s = False
+                    tip_e = False
+                    if found:
+                        tip_s = vmin < start
+                        tip_e = vmax > end
+                        if vmin < start:
+                            start = vmin
+                        if vmax > end:
+                            end = vmax
+                    if owner_g >= 0:
+                        x0 = r0[owner_g] if r0[owner_g] < lo else lo
+                        x1 = r1[owner_g] if r1[owner_g] > hi else hi
+                        if x0 > start:
+                            start = x0
+                        if x1 < end:
+                            end = x1
+                    else:
+                        start = lo
+                        end = hi
+                    gs = 0.0
+                    ge = 0.0
+                    for t in range(nsb):
+                        x0 = sb1[t] if sb1[t] < lo else lo
+                        x1 = sb0[t] if sb0[t] > start else start
+                        if x0 - x1 > 0:
+                            gs += x0 - x1
+                        x0 = sb1[t] if sb1[t] < end else end
+                        x1 = sb0[t] if sb0[t] > hi else hi
+                        if x0 - x1 > 0:
+                            ge += x0 - x1
+                    o_line[count] = q
+                    o_lo[count] = lo
+                    o_hi[count] = hi
+                    o_start[count] = start
+                    o_end[count] = end
+                    o_ss[count] = 0.0 if tip_s else _slant(lo, r_lo0, r_hi0, lo - start)
+                    o_se[count] = 0.0 if tip_e else _slant(hi, r_lo1, r_hi1, end - hi)
+                    o_gs[count] = strip * gs
+                    o_ge[count] = strip * ge
+                    count += 1
+                    g = g_end
+    finally:
+        free(hits); free(p0); free(p1); free(owner); free(r0); free(r1)
+        free(lo0); free(lo1); free(hi0); free(hi1); free(sb0); free(sb1)
+    return tuple(arr[:count].copy() for arr in out)

@@ -30,6 +30,7 @@ from .turns import Connector, Piece
 __all__ = ["CoveragePlanner", "plan_field", "choose_angle"]
 
 _SHORTLIST = 4
+_PHASES = (0.0, -1.0, 1.0, -0.5, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,9 @@ def _distinct_minima(angles: np.ndarray, cost: np.ndarray, count: int) -> list[f
 
 
 def _layout(inner: Any, allowed: Any, clearance: Any, angle: float, params: CoverageParams) -> _Layout:
-    swath_set = make_swaths(inner, allowed, angle, params.width_m, params.min_coverage)
+    # where the lines sit within their play decides which slivers the strips leave or graze
+    swath_set = min((make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, phase)
+                     for phase in _PHASES), key=lambda ss: sum(s.length_m for s in ss.swaths))
     cells = split_cells(swath_set, clearance)
     kind = params.turns
     options = [route_cell(swath_set, c, params.turn_radius_m, kind) for c in cells]

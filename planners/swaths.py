@@ -104,120 +104,57 @@ def score_angles(inner: BaseGeometry, width_m: float, angles_rad: np.ndarray) ->
     return AngleScore(angles, pieces, length, stagger)
 
 
-def _line_offsets(across: np.ndarray, width_m: float, side_slack_m: float) -> np.ndarray:
-    """Centred lines; a last line is left out when the strip it would add is under ``side_slack_m``."""
+def _line_offsets(across: np.ndarray, width_m: float, side_slack_m: float, phase: float = 0.0) -> np.ndarray:
+    """Lines one width apart over the extent; a last line is left out when the strip it would add is under
+    ``side_slack_m``. ``phase`` in [-1, 1] slides the set within its play (0 = centred)."""
     lo, hi = float(across.min()), float(across.max())
     n = max(1, int(math.ceil((hi - lo - side_slack_m) / width_m - 1e-9)))
-    return lo + 0.5 * ((hi - lo) - (n - 1) * width_m) + width_m * np.arange(n)
-
-
-def _group_by_room(cores: np.ndarray, rooms: np.ndarray):
-    """Pieces of one line grouped by the stretch of line where the implement stays in the field.
-
-    Pieces in the same stretch become one swath (the machine drives straight through the gap, e.g. along
-    the headland beside an inlet); pieces in different stretches stay apart (an obstacle between them).
-    """
-    mids = cores.mean(axis=1)
-    owner = np.full(len(cores), -1)
-    for k, (r0, r1) in enumerate(rooms):
-        owner[(mids >= r0) & (mids <= r1)] = k
-    for k in np.unique(owner):
-        members = cores[owner == k]
-        if k < 0:
-            for piece in members:
-                yield piece[None, :], None
-        else:
-            yield members, rooms[k]
+    play = abs(n * width_m - (hi - lo))
+    return lo + 0.5 * ((hi - lo) - (n - 1) * width_m) + 0.5 * phase * play + width_m * np.arange(n)
 
 
 def make_swaths(inner: BaseGeometry, allowed: BaseGeometry, angle_rad: float, width_m: float,
-                min_coverage: float = 1.0) -> SwathSet:
+                min_coverage: float = 1.0, phase: float = 0.0) -> SwathSet:
     """Swaths covering ``inner`` at ``angle_rad``, extended for coverage but kept inside ``allowed``
     (the region where the implement centre keeps the whole implement in the field).
 
     ``min_coverage`` below 1 lets the plan leave slivers uncovered where covering them costs the most
     driving for the least ground: a last line for a strip narrower than half a width at the sides, and
     the far corners of the strips at slanted ends (each end's extension is shortened by the same
-    fraction; the uncovered corner triangle grows with the square of the shortening).
+    fraction; the uncovered corner triangle grows with the square of the shortening). ``phase`` slides
+    the lines within the play the width leaves (see :func:`_line_offsets`).
     """
     xs, ys, offsets = pack_rings(inner)
     if len(xs) == 0:
         return SwathSet(angle_rad, width_m, ())
     k = kernel("swaths")
-    c, s = math.cos(angle_rad), math.sin(angle_rad)
-    across_all = -xs * s + ys * c
-    along_all = xs * c + ys * s
+    across_all = -xs * math.sin(angle_rad) + ys * math.cos(angle_rad)
     budget = max(0.0, 0.95 * (1.0 - min_coverage) * float(inner.area))  # 5 % kept back: estimates
     extent = float(across_all.max() - across_all.min())
     side_slack = min(0.5 * width_m, budget / max(float(inner.area) / max(extent, 1e-9), 1e-9))
-    centres = _line_offsets(across_all, width_m, side_slack)
-    uncovered_sides = max(0.0, extent - len(centres) * width_m) * float(inner.area) / max(extent, 1e-9)
+    centres = _line_offsets(across_all, width_m, side_slack, phase)
+    uncovered_sides = _side_loss(k, xs, ys, offsets, angle_rad, across_all, centres, width_m)
+    if uncovered_sides > budget:
+        centres = _line_offsets(across_all, width_m, 0.0, phase)
+        uncovered_sides = 0.0
     budget -= uncovered_sides
-    line, a, b = k.scan_intervals(xs, ys, offsets, angle_rad, centres)
-    half = 0.5 * width_m * (1.0 - 1e-6)
-    edges = np.concatenate([centres - half, centres + half])
-    e_line, e_a, e_b = k.scan_intervals(xs, ys, offsets, angle_rad, edges)
-    edge_side = e_line // len(centres)
-    e_line = e_line % len(centres)
     ax, ay, aoff = pack_rings(allowed)
-    l_line, l_a, l_b = k.scan_intervals(ax, ay, aoff, angle_rad, centres)
-    subs = (np.arange(_SUBLINES) + 0.5) / _SUBLINES - 0.5
-    s_line, s_a, s_b = k.scan_intervals(xs, ys, offsets, angle_rad,
-                                        (centres[:, None] + width_m * subs[None, :]).ravel())
-    s_line //= _SUBLINES
-
-    swaths = []
-    for ln in np.unique(line):
-        on_line = line == ln
-        cores = np.column_stack([a[on_line], b[on_line]])
-        rooms = np.column_stack([l_a[l_line == ln], l_b[l_line == ln]])
-        in_strip = np.abs(across_all - centres[ln]) < half
-        edge = np.column_stack([e_a[e_line == ln], e_b[e_line == ln]])
-        edge_side_ln = edge_side[e_line == ln]
-        for group, room in _group_by_room(cores, rooms):
-            lo, hi = float(group[:, 0].min()), float(group[:, 1].max())
-            # how far each strip edge reaches beyond the centre piece, per end
-            reach = []
-            for side in (0, 1):
-                ed = edge[edge_side_ln == side]
-                hit = np.zeros(len(ed), dtype=bool)
-                for g0, g1 in group:
-                    hit |= (ed[:, 0] <= g1) & (ed[:, 1] >= g0)
-                reach.append((float(ed[hit, 0].min()) if hit.any() else lo,
-                              float(ed[hit, 1].max()) if hit.any() else hi))
-            start = min(lo, reach[0][0], reach[1][0])
-            end = max(hi, reach[0][1], reach[1][1])
-            # vertices inside the strip just beyond the ends (a convex tip narrower than the strip)
-            va = along_all[in_strip]
-            near = (va >= start - 2 * width_m) & (va <= end + 2 * width_m)
-            tip_start = tip_end = False
-            if near.any():
-                tip_start, tip_end = float(va[near].min()) < start, float(va[near].max()) > end
-                start, end = min(start, float(va[near].min())), max(end, float(va[near].max()))
-            if room is not None:  # never where the implement would leave the field
-                start, end = max(start, min(lo, room[0])), min(end, max(hi, room[1]))
-            else:
-                start, end = lo, hi
-            slant_s = 0.0 if tip_start else _slant(lo, reach[0][0], reach[1][0], lo - start)
-            slant_e = 0.0 if tip_end else _slant(hi, reach[0][1], reach[1][1], end - hi)
-            sub = s_line == ln
-            sa, sb = s_a[sub], s_b[sub]
-            strip = width_m / _SUBLINES
-            gain_s = strip * float(np.clip(np.minimum(sb, lo) - np.maximum(sa, start), 0, None).sum())
-            gain_e = strip * float(np.clip(np.minimum(sb, end) - np.maximum(sa, hi), 0, None).sum())
-            swaths.append(Swath(int(ln), float(centres[ln]), start, end, lo, hi, slant_s, slant_e,
-                                gain_s, gain_e))
+    cols = k.build_swaths(xs, ys, offsets, ax, ay, aoff, float(angle_rad), centres, float(width_m), _SUBLINES)
+    swaths = [Swath(int(q), float(centres[q]), float(st), float(en), float(lo), float(hi), float(ss),
+                    float(se), float(gs), float(ge))
+              for q, lo, hi, st, en, ss, se, gs, ge in zip(*cols)]
     return SwathSet(angle_rad, width_m, tuple(_trim_ends(swaths, width_m, budget)))
 
 
-def _slant(centre: float, edge_a: float, edge_b: float, extension: float) -> float:
-    """The part of an end extension that reaches a straight slanted boundary (centre halfway between the
-    two strip edges); a step or a notch in the boundary is not trimmable."""
-    if extension <= 0.0:
-        return 0.0
-    if abs(0.5 * (edge_a + edge_b) - centre) > 0.05 * abs(edge_a - edge_b) + 1e-6:
-        return 0.0
-    return min(extension, 0.5 * abs(edge_a - edge_b))
+def _side_loss(k, xs, ys, offsets, angle_rad: float, across: np.ndarray, centres: np.ndarray,
+               width_m: float) -> float:
+    """Inner-field area left outside the outermost strips (band width times the length across it)."""
+    lo_gap = max(0.0, float(centres[0] - 0.5 * width_m - across.min()))
+    hi_gap = max(0.0, float(across.max() - centres[-1] - 0.5 * width_m))
+    probes = np.array([across.min() + 0.5 * lo_gap, across.max() - 0.5 * hi_gap])
+    line, a, b = k.scan_intervals(xs, ys, offsets, angle_rad, probes)
+    lengths = np.bincount(line, weights=b - a, minlength=2)
+    return float(lo_gap * lengths[0] + hi_gap * lengths[1])
 
 
 def _trim_ends(swaths: list[Swath], width_m: float, budget_m2: float) -> list[Swath]:

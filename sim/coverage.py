@@ -34,7 +34,7 @@ __all__ = ["CoverageMap", "CoverageRecorder", "CoverageReport", "section_edges"]
 
 logger = logging.getLogger(__name__)
 
-MAX_CELLS = 400_000_000
+MAX_CELLS = 100_000_000  # 11 bytes a cell: about 1.1 GB
 
 
 def section_edges(tool: Any) -> np.ndarray:

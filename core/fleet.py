@@ -36,7 +36,8 @@ from .store import JobRow, JobState, MissionRow, Store
 from .vehicle import VehicleSpec
 
 __all__ = ["FleetLink", "FleetManager", "VehicleInfo", "split_remaining", "transit_path", "build_piece",
-           "working_done_m", "working_cumulative", "implement_requirements", "AgentState"]
+           "working_done_m", "working_cumulative", "implement_requirements", "AgentState", "dubins_words",
+           "sample_dubins"]
 
 logger = logging.getLogger(__name__)
 
@@ -162,14 +163,121 @@ def _nearest_inside(area: Any, p: np.ndarray) -> np.ndarray:
     return np.array([q.x, q.y])
 
 
+def _mod2pi(a: float) -> float:
+    return a % (2.0 * math.pi)
+
+
+def dubins_words(start: tuple[float, float, float], goal: tuple[float, float, float],
+                 radius_m: float) -> list[tuple[str, tuple[float, float, float]]]:
+    """Every feasible Dubins path from pose ``start`` to pose ``goal`` (x, y, heading): word and the three
+    segment lengths in metres, shortest first (Shkel and Lumelsky's closed forms)."""
+    dx, dy = goal[0] - start[0], goal[1] - start[1]
+    d = math.hypot(dx, dy) / radius_m
+    phi = math.atan2(dy, dx)
+    a, b = _mod2pi(start[2] - phi), _mod2pi(goal[2] - phi)
+    sa, sb, ca, cb, cab = math.sin(a), math.sin(b), math.cos(a), math.cos(b), math.cos(a - b)
+    out: list[tuple[str, tuple[float, float, float]]] = []
+    p2 = 2 + d * d - 2 * cab + 2 * d * (sa - sb)
+    if p2 >= 0:
+        tmp = math.atan2(cb - ca, d + sa - sb)
+        out.append(("LSL", (_mod2pi(tmp - a), math.sqrt(p2), _mod2pi(b - tmp))))
+    p2 = 2 + d * d - 2 * cab + 2 * d * (sb - sa)
+    if p2 >= 0:
+        tmp = math.atan2(ca - cb, d - sa + sb)
+        out.append(("RSR", (_mod2pi(a - tmp), math.sqrt(p2), _mod2pi(tmp - b))))
+    p2 = -2 + d * d + 2 * cab + 2 * d * (sa + sb)
+    if p2 >= 0:
+        p = math.sqrt(p2)
+        tmp = math.atan2(-ca - cb, d + sa + sb) - math.atan2(-2.0, p)
+        out.append(("LSR", (_mod2pi(tmp - a), p, _mod2pi(tmp - b))))
+    p2 = -2 + d * d + 2 * cab - 2 * d * (sa + sb)
+    if p2 >= 0:
+        p = math.sqrt(p2)
+        tmp = math.atan2(ca + cb, d - sa - sb) - math.atan2(2.0, p)
+        out.append(("RSL", (_mod2pi(a - tmp), p, _mod2pi(b - tmp))))
+    tmp = (6.0 - d * d + 2 * cab + 2 * d * (sa - sb)) / 8.0
+    if abs(tmp) <= 1:
+        p = _mod2pi(2 * math.pi - math.acos(tmp))
+        t = _mod2pi(a - math.atan2(ca - cb, d - sa + sb) + p / 2)
+        out.append(("RLR", (t, p, _mod2pi(a - b - t + p))))
+    tmp = (6.0 - d * d + 2 * cab + 2 * d * (sb - sa)) / 8.0
+    if abs(tmp) <= 1:
+        p = _mod2pi(2 * math.pi - math.acos(tmp))
+        t = _mod2pi(-a - math.atan2(ca - cb, d + sa - sb) + p / 2)
+        out.append(("LRL", (t, p, _mod2pi(b - a - t + p))))
+    scaled = [(w, (t * radius_m, p * radius_m, q * radius_m)) for w, (t, p, q) in out]
+    return sorted(scaled, key=lambda item: sum(item[1]))
+
+
+def sample_dubins(start: tuple[float, float, float], word: str, lengths: tuple[float, float, float],
+                  radius_m: float, step_m: float) -> np.ndarray:
+    """``(N, 3)`` poses along a Dubins path, from ``start`` to its end inclusive, about ``step_m`` apart."""
+    x, y, h = start
+    poses = [(x, y, h)]
+    for letter, length in zip(word, lengths):
+        n = max(1, int(math.ceil(length / step_m)))
+        s = np.arange(1, n + 1) * (length / n)
+        if letter == "S":
+            xs, ys, hs = x + s * math.cos(h), y + s * math.sin(h), np.full(n, h)
+        else:
+            k = (1.0 if letter == "L" else -1.0) / radius_m
+            hs = h + k * s
+            xs, ys = x + (np.sin(hs) - math.sin(h)) / k, y - (np.cos(hs) - math.cos(h)) / k
+        poses.extend(zip(xs, ys, hs))
+        x, y, h = float(xs[-1]), float(ys[-1]), float(hs[-1])
+    return np.array(poses)
+
+
+def _shortest_transit(area: Polygon | None, s: tuple[float, float, float], g: tuple[float, float, float],
+                      r: float, step: float, leads: tuple[float, ...]) -> np.ndarray | None:
+    """Shortest "straight on, Dubins, straight in" poses from ``s`` to ``g`` that stay in ``area``; the
+    longest straight-in of ``leads`` that fits wins over a shorter path."""
+    for lead in leads:                                   # straight in last, to line up a towed implement
+        best: np.ndarray | None = None
+        b = (g[0] - lead * math.cos(g[2]), g[1] - lead * math.sin(g[2]), g[2])
+        tail = _straight(b, lead, step)[1:]
+        for run_out in (0.0, r, 2.0 * r, 4.0 * r):      # straight on first, to get room to turn
+            head = _straight(s, run_out, step)
+            a = tuple(head[-1])
+            for word, lengths in dubins_words(a, b, r):
+                if best is not None and run_out + sum(lengths) + lead >= _length(best):
+                    break
+                poses = np.vstack([head, sample_dubins(a, word, lengths, r, step)[1:], tail])
+                if _inside(area, poses[:, :2]):
+                    best = poses
+                    break
+        if best is not None:
+            return best
+    return None
+
+
+def _straight(pose: tuple[float, float, float], length_m: float, step_m: float) -> np.ndarray:
+    """Poses from ``pose`` straight ahead for ``length_m`` (the start pose included)."""
+    n = max(0, int(math.ceil(length_m / step_m)))
+    d = np.arange(0, n + 1) * (length_m / n) if n else np.zeros(1)
+    return np.column_stack([pose[0] + d * math.cos(pose[2]), pose[1] + d * math.sin(pose[2]),
+                            np.full(len(d), pose[2])])
+
+
+def _length(poses: np.ndarray) -> float:
+    return float(np.hypot(*np.diff(poses[:, :2], axis=0).T).sum())
+
+
+def _inside(boundary: Polygon | None, xy: np.ndarray) -> bool:
+    return boundary is None or bool(boundary.buffer(1e-6).covers(LineString(xy) if len(xy) > 1 else Point(xy[0])))
+
+
 def transit_path(plan: Plan, start: np.ndarray, goal: np.ndarray, speed_mps: float,
-                 planner: Any = None, step_m: float = 1.0) -> np.ndarray:
+                 planner: Any = None, step_m: float = 1.0, lead_in_m: float | None = None) -> np.ndarray:
     """Samples (``PATH_DTYPE``, kind TRANSIT) from pose ``start`` up to, not including, pose ``goal``.
 
     ``start`` and ``goal`` are path samples. A planner plugin offering
     ``transit(boundary, start_pose, goal_pose, turn_radius_m, speed_mps) -> PATH_DTYPE array`` (poses are
     ``(x, y, heading_rad)``; the result runs from start to goal inclusive and respects the turning radius)
-    is asked first; otherwise the shortest route inside the field boundary, sampled every ``step_m``.
+    is asked first. Otherwise: the shortest Dubins path (the plan's turning radius) to a point
+    ``lead_in_m`` (default two turning radii) before the goal on its heading, then straight on, so a towed
+    implement is in line when the work starts; else the Dubins path straight to the goal; else (an obstacle
+    or the boundary in the way) the shortest route inside the boundary, which is not curvature-limited.
     """
     s = (float(start["x"]), float(start["y"]), float(start["heading"]))
     g = (float(goal["x"]), float(goal["y"]), float(goal["heading"]))
@@ -180,6 +288,22 @@ def transit_path(plan: Plan, start: np.ndarray, goal: np.ndarray, speed_mps: flo
         if path.dtype != PATH_DTYPE or len(path) < 2:
             raise PluginError("planner transit() must return a PATH_DTYPE array of at least 2 samples")
         return path[:-1]
+    r = max(plan.turn_radius_m, 0.5)
+    step = min(step_m, r / 4)
+    leads = (2.0 * r, r, 0.0) if lead_in_m is None else (lead_in_m, 0.0)
+    # Inside the boundary if at all possible; else allow room to turn around where the vehicle stands
+    # (a tractor that stopped facing the field edge), which leaves the field there by up to 2.5 radii.
+    areas = [plan.boundary] if plan.boundary is None else [
+        plan.boundary, plan.boundary.union(Point(s[:2]).buffer(2.5 * r))]
+    for area in areas:
+        best = _shortest_transit(area, s, g, r, step, leads)
+        if best is not None:
+            if area is not areas[0]:
+                logger.warning("transit from %s leaves the field boundary near its start to turn around",
+                               np.round(s[:2], 1).tolist())
+            return make_path(best[:-1, :2], best[:-1, 2], kind=SegmentKind.TRANSIT, speed_mps=speed_mps)
+    logger.warning("no curvature-limited transit inside the boundary from %s to %s; using straight legs",
+                   np.round(s[:2], 1).tolist(), np.round(g[:2], 1).tolist())
     a, b = np.array(s[:2]), np.array(g[:2])
     corners = _visibility_route(plan.boundary, a, b) if plan.boundary is not None else np.array([a, b])
     pts = [corners[0][None, :]]
@@ -306,10 +430,12 @@ class FleetManager:
 
     def plan_field(self, doc: Any, implement: str, vehicles: Sequence[str],
                    params: dict[str, Any]) -> tuple[dict[str, Plan], str, bytes, dict[str, Any]]:
-        """Plan a field for ``vehicles`` with the coverage planner plugin; returns plans by vehicle.
+        """Plan a field with the coverage planner plugin and share the plan among ``vehicles``.
 
-        The planner is called as ``plan(field, implement=spec, vehicles=[VehicleSpec], **params)`` and
-        returns plans (each naming its vehicle in ``Plan.vehicle``, else taken in the order given)."""
+        The planner (``plan([field], params, implement=..., vehicle=...) -> [Plan]``) plans one machine's
+        path; it is cut at pass boundaries into one piece per vehicle, balanced by working length, and each
+        piece starts with a transit from where its vehicle is (when its telemetry says so). Missing
+        parameters come from the implement (width, sections) and the vehicles (turning radius, speeds)."""
         planner = self.planner()
         if planner is None:
             raise ConfigError("no coverage planner plugin is installed; submit ready plans instead")
@@ -321,16 +447,31 @@ class FleetManager:
             fld = Field(name=str(doc.get("name", "field")), boundary=boundary, frame=frame)
         except (shapely.errors.ShapelyError, KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"submit: bad field ({exc})") from None
-        specs = []
-        for v in vehicles:
-            info = self._vehicle(v)
-            specs.append(info.spec or VehicleSpec(name=v, kind=info.kind or "tractor"))
-        result = planner.plan(fld, implement=implement, vehicles=specs, **params)
-        plans = list(result.values()) if isinstance(result, dict) else list(result)
-        if len(plans) != len(vehicles):
-            raise PlanError(f"the planner made {len(plans)} plan(s) for {len(vehicles)} vehicle(s)")
-        named = {p.vehicle: p for p in plans if p.vehicle in vehicles}
-        by_vehicle = named if len(named) == len(vehicles) else dict(zip(vehicles, plans))
+        infos = [self._vehicle(v) for v in vehicles]
+        params = dict(params)
+        if implement:
+            from .implement import build_implement
+            tool = build_implement(implement)
+            params.setdefault("width_m", tool.working_width_m)
+            params.setdefault("sections", max(1, tool.n_sections))
+        specs = [i.spec for i in infos if i.spec is not None]
+        if specs:
+            params.setdefault("turn_radius_m", max(max(s.min_turn_radius_m for s in specs), 0.5))
+            params.setdefault("work_speed_mps", min(s.work_speed_mps for s in specs))
+            params.setdefault("transit_speed_mps", min(s.transit_speed_mps for s in specs))
+        for key in ("width_m", "turn_radius_m"):
+            if key not in params:
+                raise ConfigError(f"submit: {key} is not given and cannot be taken from the implement or the "
+                                  "vehicles' specs")
+        (whole,) = planner.plan([fld], params, implement=implement, vehicle=",".join(vehicles))
+        ranges = split_remaining(whole, 0, len(vehicles))
+        if len(ranges) < len(vehicles):
+            raise PlanError(f"the field has {len(ranges)} pass(es) of work for {len(vehicles)} vehicles")
+        by_vehicle = {}
+        for info, (a, b) in zip(infos, ranges):
+            start = self._queue_end(info.id)
+            speed = info.spec.transit_speed_mps if info.spec else float(params.get("transit_speed_mps", 3.0))
+            by_vehicle[info.id] = build_piece(whole, a, b, start, speed, planner).with_(vehicle=info.id)
         out_params = dict(params, requires=sorted(implement_requirements(implement)))
         return by_vehicle, implement, doc["boundary_wkb"], out_params
 
@@ -637,7 +778,7 @@ class FleetManager:
                 loads = {r.id: self._queued_work_m(r.id) for r in receivers}
                 for a, b in ranges:
                     target = min(receivers, key=lambda r: loads[r.id])
-                    start = self._queue_end(target.id, plan)
+                    start = self._queue_end(target.id)
                     speed = target.spec.transit_speed_mps if target.spec else float(plan.path["speed"].max())
                     piece = build_piece(plan, a, b, start, speed, self.planner(), m.id).with_(vehicle=target.id)
                     plan_id = self.store.add_plan(m.job_id, piece, source=(m.id, a, b))
@@ -660,7 +801,7 @@ class FleetManager:
             total += float(cum[-1]) - working_done_m(cum, m.acked_index) if len(cum) else 0.0
         return total
 
-    def _queue_end(self, vehicle: str, plan: Plan) -> np.ndarray | None:
+    def _queue_end(self, vehicle: str) -> np.ndarray | None:
         """Where ``vehicle`` will be when its queue is done: the last sample of its last open mission,
         else where its telemetry says it is."""
         queue = self.store.missions(vehicle=vehicle, open_only=True)

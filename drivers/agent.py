@@ -41,6 +41,9 @@ __all__ = ["Agent", "AgentConfig", "load_driver"]
 logger = logging.getLogger(__name__)
 
 _RUNNING = (MissionState.ACTIVE, MissionState.PAUSED, MissionState.RETURNING)
+_OUTCOMES = (MissionState.COMPLETE, MissionState.FAILED, MissionState.ABORTED, MissionState.RETURNING)
+_ALREADY = {CommandCode.START: MissionState.ACTIVE, CommandCode.PAUSE: MissionState.PAUSED,
+            CommandCode.RESUME: MissionState.ACTIVE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +192,9 @@ class Agent:
         plan = plans_from_msgpack(data, f"mission {a.mission}")[0]
         if not 0 <= a.start_index < max(len(plan), 1):
             raise PlanError(f"mission {a.mission}: start index {a.start_index} outside the plan of {len(plan)} samples")
-        if self.state in _RUNNING and self.mission != a.mission:
-            self.driver.abort()
+        vehicle_busy = self._sample is not None and self._sample.mission in _RUNNING
+        if self.state in _RUNNING or vehicle_busy:
+            self.driver.abort()       # a vehicle takes a new plan only when it stands
         self.driver.upload(plan, a.start_index)
         self.uploads.append((a.mission, a.start_index))
         self.mission, self.job, self.plan = a.mission, a.job, plan
@@ -205,6 +209,10 @@ class Agent:
             ok = code in (CommandCode.ABORT, CommandCode.ESTOP)   # nothing of that mission runs here
             result = "" if ok else f"mission {msg.mission} is not on this vehicle (holds {self.mission})"
             self.bus.send(CommandAck(ref=msg.id, command=code, ok=ok, result=result))
+            return
+        if _ALREADY.get(code) == self.state:
+            # a resent or repeated command: the vehicle is there already, say yes without asking it again
+            self.bus.send(CommandAck(ref=msg.id, command=code, ok=True, result="already"))
             return
         action = {CommandCode.START: self.driver.start, CommandCode.PAUSE: self.driver.pause,
                   CommandCode.RESUME: self.driver.resume, CommandCode.ABORT: self.driver.abort,
@@ -236,14 +244,10 @@ class Agent:
         now = self.clock()
         if samples:
             self._flags.discard("link")
-            s = samples[-1]
-            self._sample = s
-            if self.plan is not None and s.plan_index >= 0:
-                self.index = max(self.index, min(s.plan_index, len(self.plan) - 1))
-            if self.mission and s.mission != self.state and not (
-                    self.state == MissionState.ABORTED and s.mission in _RUNNING):
-                self.state = MissionState(s.mission)
-            self._watch(s)
+            for s in samples:
+                self._adopt(s)
+            self._sample = samples[-1]
+            self._watch(samples[-1])
         self._report_progress()
         if self._sample is not None and now - self._last_telemetry >= 1.0 / self.config.telemetry_hz:
             self._last_telemetry = now
@@ -254,6 +258,25 @@ class Agent:
                                     speed_mps=s.speed_mps, battery_pct=s.battery_pct, tank_l=s.tank_l,
                                     mode=s.mode[:32], armed=s.armed, gnss=int(s.gnss), state=int(self.state),
                                     mission=self.mission, index=max(self.index, -1), sections=int(s.sections)))
+
+    def _adopt(self, s: TelemetrySample) -> None:
+        """Take progress and the mission's outcome from a sample, never a step back.
+
+        Samples lag commands (a driver may have read them before the command took effect), so the agent
+        keeps the state its commands produced and adopts from the vehicle only what the vehicle decides on
+        its own: the index reached and the end of the mission (complete, failed, aborted, returning)."""
+        if self.plan is None or self.state not in _RUNNING:
+            return
+        if self.state == MissionState.RETURNING:
+            if s.mission == MissionState.FAILED:
+                self.state = MissionState.FAILED
+            return
+        if s.mission in (MissionState.ACTIVE, MissionState.PAUSED, MissionState.COMPLETE) and s.plan_index >= 0:
+            self.index = max(self.index, min(s.plan_index, len(self.plan) - 1))
+        if s.mission in _OUTCOMES and s.mission != self.state:
+            self.state = MissionState(s.mission)
+            if s.mission == MissionState.COMPLETE:
+                self.index = len(self.plan) - 1
 
     def _watch(self, s: TelemetrySample) -> None:
         """Turn telemetry into events, once per transition."""

@@ -321,3 +321,38 @@ def test_abort_job_and_estop(fleet):
     assert link.take() == [("cmd", "a", m2, "ESTOP")]
     assert manager.store.mission(m2).phase == MissionPhase.ABORTED
     assert manager.job_status(job2)["state"] == "complete"      # nothing open is left
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from agrifleet.core.fleet import dubins_words, sample_dubins  # noqa: E402
+
+pose = st.tuples(st.floats(-60, 60), st.floats(-60, 60), st.floats(-4, 4))
+
+
+@given(pose, pose, st.floats(0.5, 12.0))
+def test_every_dubins_word_ends_on_the_goal_pose_with_bounded_curvature(start, goal, radius):
+    words = dubins_words(start, goal, radius)
+    assert words and [sum(w[1]) for w in words] == sorted(sum(w[1]) for w in words)
+    for word, lengths in words:
+        poses = sample_dubins(start, word, lengths, radius, 0.25)
+        assert poses[-1, 0] == pytest.approx(goal[0], abs=1e-6) and poses[-1, 1] == pytest.approx(goal[1], abs=1e-6)
+        assert math.cos(poses[-1, 2] - goal[2]) == pytest.approx(1.0, abs=1e-9)
+        step = np.hypot(*np.diff(poses[:, :2], axis=0).T)
+        turn = np.abs(np.diff(poses[:, 2]))
+        assert (turn <= 2 * np.arcsin(np.minimum(1.0, step / (2 * radius))) + 1e-9).all()   # radius kept
+
+
+def test_transit_lines_up_with_the_goal_and_respects_the_turning_radius():
+    plans, field = field_plans(["a", "b"], width_m=10.0)
+    plan = plans["a"]
+    start = plans["b"].path[-1].copy()
+    goal = plan.path[120].copy()
+    path = transit_path(plan, start, goal, 3.0)
+    full = np.concatenate([path, goal[None]])
+    heading = full["heading"]
+    step = np.hypot(np.diff(full["x"]), np.diff(full["y"]))
+    turn = np.abs(np.angle(np.exp(1j * np.diff(heading))))
+    assert (turn <= 2 * np.arcsin(np.minimum(1.0, step / (2 * plan.turn_radius_m))) + 1e-6).all()
+    assert math.cos(heading[-2] - goal["heading"]) == pytest.approx(1.0)       # arrives in line
+    assert field.buffer(1e-6).covers(LineString(np.column_stack([full["x"], full["y"]])))

@@ -113,6 +113,10 @@ class Runner:
         self.stats = RunStats(world.t_s - t0, self._clock() - wall0, steps, handled)
         return self.stats
 
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to return after the current iteration (safe from a signal handler)."""
+        self._stop.set()
+
     def start(self, duration_s: float = math.inf) -> "Runner":
         """Run in a background thread (tests, embedding); :meth:`stop` ends it."""
         def target() -> None:

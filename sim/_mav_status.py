@@ -45,6 +45,9 @@ class StatusMixin:
     _active_motion: Motion | None
     _paused: bool
 
+    if TYPE_CHECKING:
+        def setting(self, key: str, default: float = math.nan) -> float: ...
+
     @property
     def estimate(self) -> Estimate:
         return self._est
@@ -108,6 +111,15 @@ class StatusMixin:
         if self.fix_type < 3:
             health &= ~int(SensorBit.GPS)
         return health
+
+    @property
+    def fence_enabled(self) -> bool:
+        """A fence is switched on and has something to check (SYS_STATUS "enabled" bit)."""
+        setting = self.setting
+        if setting("fence_enable", 1.0) <= 0:
+            return False
+        return setting("fence_radius_m", 0.0) > 0 or setting("fence_alt_max_m", 0.0) > 0 \
+            or self.failsafes.fence.has_zones
 
     @property
     def landed_state(self) -> int:

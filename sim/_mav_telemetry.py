@@ -73,6 +73,8 @@ class TelemetrySource(Protocol):
     @property
     def sensor_health(self) -> int: ...
     @property
+    def fence_enabled(self) -> bool: ...
+    @property
     def battery_frac(self) -> float: ...
     @property
     def battery_voltage_v(self) -> float: ...
@@ -106,7 +108,8 @@ def _sys_status(ap: TelemetrySource, enc: Any) -> Any:
     remaining = -1 if math.isnan(frac) else int(round(100 * frac))
     mv = 0 if math.isnan(frac) else int(ap.battery_voltage_v * 1000)
     present = int(SENSORS | SensorBit.GEOFENCE)
-    return enc.sys_status_encode(present, present, ap.sensor_health, 250, mv, -1, remaining, 0, 0, 0, 0, 0, 0)
+    enabled = present if ap.fence_enabled else present & ~int(SensorBit.GEOFENCE)
+    return enc.sys_status_encode(present, enabled, ap.sensor_health, 250, mv, -1, remaining, 0, 0, 0, 0, 0, 0)
 
 
 def _system_time(ap: TelemetrySource, enc: Any) -> Any:

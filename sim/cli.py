@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -140,12 +141,14 @@ class VehicleSubcommand:
         print(f"agrifleet sim vehicle: sysid {args.sysid}, {args.autopilot} {kind}, home {lat:.7f},{lon:.7f},"
               f"{alt:g}, speed x{args.speed_factor:g}{', signed' if key else ''}; MAVLink on {ports}", flush=True)
         runner = Runner(world, [ap], speed_factor=args.speed_factor)
+        previous = signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
         started = time.monotonic()
         try:
             stats = runner.run(args.duration)
         except KeyboardInterrupt:
             stats = None
         finally:
+            signal.signal(signal.SIGTERM, previous)
             ap.close()
         wall = time.monotonic() - started
         sim_s = stats.sim_s if stats else world.t_s

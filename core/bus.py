@@ -20,18 +20,39 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import zmq
 
 from .errors import ConfigError, ConnectionLost, ProtocolError
 from .keys import ZAP_DOMAIN, ClientKeys, KeyRing, Principal, ServerKeys, start_authenticator
-from .messages import (ACK_KINDS, Ack, Error, Heartbeat, Hello, Kind, Message, Reply, Request, Welcome,
-                       decode, encode)
+from .messages import (
+    ACK_KINDS,
+    Ack,
+    Error,
+    Heartbeat,
+    Hello,
+    Message,
+    Reply,
+    Request,
+    Welcome,
+    decode,
+    encode,
+)
 
-__all__ = ["BusConfig", "Counters", "Link", "ServerBus", "ClientBus", "Inbound", "request", "Subscriber",
-           "LogThrottle"]
+__all__ = [
+    "BusConfig",
+    "ClientBus",
+    "Counters",
+    "Inbound",
+    "Link",
+    "LogThrottle",
+    "ServerBus",
+    "Subscriber",
+    "request",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import shapely
 
@@ -26,12 +27,26 @@ from .bus import BusConfig, Inbound, LogThrottle, ServerBus
 from .errors import AgrifleetError, ConfigError, PlanError
 from .fleet import FleetManager, implement_requirements
 from .keys import Role, load_server
-from .messages import (Command, CommandAck, CommandCode, Error, Event, FleetState, Hello, PlanAck, PlanChunk,
-                       Progress, Reply, Request, Telemetry, Welcome)
+from .messages import (
+    Command,
+    CommandAck,
+    CommandCode,
+    Error,
+    Event,
+    FleetState,
+    Hello,
+    PlanAck,
+    PlanChunk,
+    Progress,
+    Reply,
+    Request,
+    Telemetry,
+    Welcome,
+)
 from .plan_io import plans_from_msgpack
 from .store import JobState, Store
 
-__all__ = ["Dispatcher", "DispatcherConfig", "OPS"]
+__all__ = ["OPS", "Dispatcher", "DispatcherConfig"]
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +109,7 @@ class Dispatcher:
                                   self.config.telemetry_every_s, self._planner)
         logger.info("dispatcher %s serving %s, database %s", self.session, self.endpoint, self.config.db)
 
-    def start(self) -> "Dispatcher":
+    def start(self) -> Dispatcher:
         """Run in a background thread; returns once the sockets are bound."""
         self._thread = threading.Thread(target=self._thread_main, name="agrifleet-dispatcher", daemon=True)
         self._thread.start()

@@ -19,8 +19,9 @@ import inspect
 import logging
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
@@ -35,9 +36,20 @@ from .plan import PATH_DTYPE, WORKING_KINDS, Plan, SegmentKind, make_path, segme
 from .store import JobRow, JobState, MissionRow, Store
 from .vehicle import VehicleSpec
 
-__all__ = ["FleetLink", "FleetManager", "VehicleInfo", "split_remaining", "transit_path", "build_piece",
-           "working_done_m", "working_cumulative", "implement_requirements", "AgentState", "dubins_words",
-           "sample_dubins"]
+__all__ = [
+    "AgentState",
+    "FleetLink",
+    "FleetManager",
+    "VehicleInfo",
+    "build_piece",
+    "dubins_words",
+    "implement_requirements",
+    "sample_dubins",
+    "split_remaining",
+    "transit_path",
+    "working_cumulative",
+    "working_done_m",
+]
 
 logger = logging.getLogger(__name__)
 

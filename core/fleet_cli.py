@@ -21,7 +21,7 @@ from .errors import ConfigError, PlanError
 from .keys import ClientKeys, Role, generate, load_client
 from .messages import Event, EventCode, FleetState, Progress, Severity
 
-__all__ = ["ServeCommand", "JobCommand", "WatchCommand", "KeysCommand", "DEFAULT_SERVER"]
+__all__ = ["DEFAULT_SERVER", "JobCommand", "KeysCommand", "ServeCommand", "WatchCommand"]
 
 DEFAULT_SERVER = "tcp://127.0.0.1:5755"
 DEFAULT_PUB = "tcp://127.0.0.1:5756"

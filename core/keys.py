@@ -28,8 +28,18 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from .errors import ConfigError
 
-__all__ = ["Role", "Principal", "ClientKeys", "ServerKeys", "KeyRing", "generate", "load_client",
-           "load_server", "start_authenticator", "ZAP_DOMAIN"]
+__all__ = [
+    "ZAP_DOMAIN",
+    "ClientKeys",
+    "KeyRing",
+    "Principal",
+    "Role",
+    "ServerKeys",
+    "generate",
+    "load_client",
+    "load_server",
+    "start_authenticator",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -12,18 +12,42 @@ documents every kind for people who write agents in other languages.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar
 
 from .codec import CodecError, packb, unpackb
 from .errors import ProtocolError
 
 __all__ = [
-    "SCHEMA_VERSION", "MAX_FRAME_BYTES", "Kind", "CommandCode", "EventCode", "Severity", "MissionPhase",
-    "Message", "Hello", "Welcome", "Heartbeat", "PlanChunk", "PlanAck", "Command", "CommandAck",
-    "Progress", "Telemetry", "Event", "Error", "Ack", "Request", "Reply", "FleetState",
-    "encode", "decode", "MESSAGE_TYPES", "ACK_KINDS",
+    "ACK_KINDS",
+    "MAX_FRAME_BYTES",
+    "MESSAGE_TYPES",
+    "SCHEMA_VERSION",
+    "Ack",
+    "Command",
+    "CommandAck",
+    "CommandCode",
+    "Error",
+    "Event",
+    "EventCode",
+    "FleetState",
+    "Heartbeat",
+    "Hello",
+    "Kind",
+    "Message",
+    "MissionPhase",
+    "PlanAck",
+    "PlanChunk",
+    "Progress",
+    "Reply",
+    "Request",
+    "Severity",
+    "Telemetry",
+    "Welcome",
+    "decode",
+    "encode",
 ]
 
 SCHEMA_VERSION = 1
@@ -200,7 +224,7 @@ class Message:
     def body(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.SCHEMA}
 
-    def with_id(self, msg_id: int) -> "Message":
+    def with_id(self, msg_id: int) -> Message:
         # object.__setattr__ on a fresh copy keeps messages immutable for everyone else
         out = _copy(self)
         object.__setattr__(out, "id", msg_id)

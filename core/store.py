@@ -16,15 +16,16 @@ import logging
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .errors import ConfigError
 from .messages import MissionPhase
 from .plan import Plan
 from .plan_io import plans_from_msgpack, plans_to_msgpack
 
-__all__ = ["Store", "JobRow", "MissionRow", "JobState", "SCHEMA_VERSION", "MIGRATIONS"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "JobRow", "JobState", "MissionRow", "Store"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ class Store:
                 logger.info("%s: schema migrated to version %d", self.path, version)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
-    def transaction(self) -> "_Transaction":
+    def transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
     # --- jobs, plans, missions -------------------------------------------------------------------------
@@ -335,7 +336,7 @@ class _Transaction:
         self.db = db
         self.outer = False
 
-    def __enter__(self) -> "_Transaction":
+    def __enter__(self) -> _Transaction:
         if not self.db.in_transaction:
             self.db.execute("BEGIN IMMEDIATE")
             self.outer = True

@@ -18,18 +18,31 @@ import threading
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
 from agrifleet.core import __version__
 from agrifleet.core.bus import BusConfig, ClientBus, LogThrottle
 from agrifleet.core.errors import AgrifleetError, DriverError, PlanError
 from agrifleet.core.fleet import working_cumulative, working_done_m
 from agrifleet.core.keys import ClientKeys
-from agrifleet.core.messages import (Command, CommandAck, CommandCode, Error, Event, EventCode, Hello, Message,
-                                     PlanAck, PlanChunk, Progress, Severity, Telemetry)
+from agrifleet.core.messages import (
+    Command,
+    CommandAck,
+    CommandCode,
+    Error,
+    Event,
+    EventCode,
+    Hello,
+    Message,
+    PlanAck,
+    PlanChunk,
+    Progress,
+    Severity,
+    Telemetry,
+)
 from agrifleet.core.plan import Plan
 from agrifleet.core.plan_io import plans_from_msgpack
 from agrifleet.core.plugin import load
@@ -100,7 +113,7 @@ class Agent:
         self._peer_log = LogThrottle(logger, clock=clock)
 
     # --- life ----------------------------------------------------------------------------------------
-    def start(self, connect_timeout_s: float = 10.0) -> "Agent":
+    def start(self, connect_timeout_s: float = 10.0) -> Agent:
         self.driver.connect(connect_timeout_s)
         self.bus.start()
         self._thread = threading.Thread(target=self._run_loop, name=f"agrifleet-agent-{self.vehicle}", daemon=True)

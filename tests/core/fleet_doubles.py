@@ -10,16 +10,22 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
-from shapely.geometry import LineString, Polygon, box
-from shapely.ops import unary_union
-
 from agrifleet.core.plan import Plan, SegmentKind, make_path, segment_lengths
 from agrifleet.core.vehicle import VehicleSpec
-from agrifleet.drivers.base import (Capabilities, CommandRejected, Driver, GnssQuality, MissionState,
-                                    TelemetrySample)
+from agrifleet.drivers.base import (
+    Capabilities,
+    CommandRejected,
+    Driver,
+    GnssQuality,
+    MissionState,
+    TelemetrySample,
+)
+from shapely.geometry import LineString, Polygon, box
+from shapely.ops import unary_union
 
 
 class PathDriver(Driver):
@@ -216,8 +222,8 @@ def planned_area(plans: list[Plan]) -> Any:
 
 # --- an in-process fleet: dispatcher + agents in threads ----------------------------------------------
 
-from agrifleet.core.bus import BusConfig  # noqa: E402
-from agrifleet.core.dispatcher import Dispatcher, DispatcherConfig  # noqa: E402
+from agrifleet.core.bus import BusConfig
+from agrifleet.core.dispatcher import Dispatcher, DispatcherConfig
 
 TEST_BUS = BusConfig(heartbeat_s=0.1, liveness=6, resend_s=0.25, reconnect_min_s=0.05, reconnect_max_s=0.5)
 
@@ -247,7 +253,7 @@ class FleetRig:
         self.agents: dict[str, Any] = {}
         self.drivers: dict[str, list[Driver]] = {v: [] for v in vehicles}
 
-    def __enter__(self) -> "FleetRig":
+    def __enter__(self) -> FleetRig:
         self.dispatcher = Dispatcher(self.config).start()
         for v in self.vehicles:
             self.start_agent(v)
@@ -292,7 +298,7 @@ class FleetRig:
         assert status["state"] == state, status
         return status
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         for agent in self.agents.values():
             agent.stop()
         if self.dispatcher is not None:

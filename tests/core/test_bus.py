@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import zmq
-
 from agrifleet.core.bus import BusConfig, ClientBus, Link, ServerBus
 from agrifleet.core.errors import ConfigError
-from agrifleet.core.messages import (Ack, Command, CommandAck, CommandCode, Error, Hello, Progress, Telemetry,
-                                     decode, encode)
+from agrifleet.core.messages import (
+    Ack,
+    Command,
+    CommandAck,
+    CommandCode,
+    Error,
+    Hello,
+    Progress,
+    Telemetry,
+    decode,
+    encode,
+)
 
 FAST = BusConfig(heartbeat_s=0.05, liveness=4, resend_s=0.1, reconnect_min_s=0.05, reconnect_max_s=0.2)
 

@@ -2,7 +2,6 @@
 agent restarts, and a dispatcher killed with SIGKILL."""
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
 from agrifleet.core.bus import Subscriber, request
 from agrifleet.core.errors import ConfigError, ConnectionLost
 from agrifleet.core.messages import FleetState, MissionPhase, Progress
@@ -19,7 +17,7 @@ from agrifleet.core.plan_io import plans_to_msgpack
 from agrifleet.core.store import Store
 from agrifleet.drivers.base import MissionState
 
-from .fleet_doubles import (TEST_BUS, FleetRig, PathDriver, covered_area, field_plans, planned_area, wait_for)
+from .fleet_doubles import TEST_BUS, FleetRig, covered_area, field_plans, planned_area, wait_for
 
 
 def submit(rig: FleetRig, plans: dict, name: str = "job") -> int:
@@ -57,6 +55,7 @@ def test_job_completes_and_state_is_published(tmp_path):
         assert stats["bus"]["bad_frames"] == 0 and stats["handler_errors"] == 0
 
 
+@pytest.mark.slow
 def test_pause_and_resume_fleet_wide_and_per_vehicle(tmp_path):
     with FleetRig(str(tmp_path / "f.db"), ["a", "b"], time_scale=20.0) as rig:
         plans, _ = field_plans(["a", "b"])
@@ -101,6 +100,7 @@ def test_operator_requests_over_the_wire(tmp_path):
         request(url, "list", timeout_s=0.3)
 
 
+@pytest.mark.slow
 def test_lost_vehicle_work_is_replanned_and_the_field_is_covered(tmp_path):
     with FleetRig(str(tmp_path / "f.db"), ["a", "b", "c"], time_scale=30.0, replan_after_s=0.8) as rig:
         plans, _ = field_plans(["a", "b", "c"])
@@ -123,6 +123,7 @@ def test_lost_vehicle_work_is_replanned_and_the_field_is_covered(tmp_path):
         assert any("vehicle a lost" in t and "re-planned" in t for t in events)
 
 
+@pytest.mark.slow
 def test_agent_restart_resumes_at_the_acknowledged_index_without_driving_a_swath_twice(tmp_path):
     with FleetRig(str(tmp_path / "f.db"), ["a"], time_scale=25.0) as rig:
         plans, _ = field_plans(["a"], swaths_each=6)
@@ -171,6 +172,7 @@ def test_sigkill_dispatcher_mid_mission_loses_nothing_and_the_job_completes(tmp_
         wait_for(lambda: _ping(url), 30, what="dispatcher up")
         for v in ("a", "b"):
             rig.start_agent(v, url)
+        wait_for(lambda: len(request(url, "vehicles")) == 2, 10, what="agents registered")
         plans, _ = field_plans(["a", "b"])
         job = request(url, "submit", {"name": "k", "vehicles": ["a", "b"],
                                       "plans": plans_to_msgpack(list(plans.values()))})["job"]

@@ -7,12 +7,26 @@ import time
 import msgpack
 import pytest
 import zmq
-from hypothesis import given, settings, strategies as st
-
 from agrifleet.core.errors import ProtocolError
-from agrifleet.core.messages import (Command, CommandAck, CommandCode, Event, EventCode, Heartbeat, Hello,
-                                     PlanAck, Progress, Request, Severity, Telemetry, decode, encode)
+from agrifleet.core.messages import (
+    Command,
+    CommandAck,
+    CommandCode,
+    Event,
+    EventCode,
+    Heartbeat,
+    Hello,
+    PlanAck,
+    Progress,
+    Request,
+    Severity,
+    Telemetry,
+    decode,
+    encode,
+)
 from agrifleet.core.plan_io import plans_to_msgpack
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .fleet_doubles import FleetRig, field_plans, fuzz_frames, wait_for
 

@@ -7,14 +7,12 @@ import threading
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import box
-
 from agrifleet.core.implement import build_implement
 from agrifleet.core.store import Store
-from agrifleet.drivers.base import MissionState
 from agrifleet.drivers.sim import SimDriver
 from agrifleet.sim.coverage import CoverageMap, CoverageRecorder
 from agrifleet.sim.world import World
+from shapely.geometry import box
 
 from .fleet_doubles import FleetRig, planned_area, wait_for
 
@@ -52,7 +50,7 @@ class SimFleet(FleetRig):
         while not self._stop.is_set():
             self.world.run(0.2, real_time_factor=self.rtf)
 
-    def __enter__(self) -> "SimFleet":
+    def __enter__(self) -> SimFleet:
         self._thread.start()
         super().__enter__()
         wait_for(lambda: all(v["x"] is not None and v["x"] == v["x"] for v in self.call("vehicles")),

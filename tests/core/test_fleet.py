@@ -5,14 +5,19 @@ import math
 
 import numpy as np
 import pytest
-from shapely.geometry import LineString, Point, Polygon, box
-
 from agrifleet.core.errors import ConfigError
-from agrifleet.core.fleet import (AgentState, FleetManager, build_piece, split_remaining, transit_path,
-                                  working_cumulative)
+from agrifleet.core.fleet import (
+    AgentState,
+    FleetManager,
+    build_piece,
+    split_remaining,
+    transit_path,
+    working_cumulative,
+)
 from agrifleet.core.messages import CommandCode, EventCode, MissionPhase, Severity
 from agrifleet.core.plan import PATH_DTYPE, SegmentKind, make_path
 from agrifleet.core.store import JobState, Store
+from shapely.geometry import LineString, Point, Polygon
 
 from .fleet_doubles import field_plans, lawnmower
 
@@ -323,9 +328,9 @@ def test_abort_job_and_estop(fleet):
     assert manager.job_status(job2)["state"] == "complete"      # nothing open is left
 
 
-from hypothesis import given, strategies as st  # noqa: E402
-
-from agrifleet.core.fleet import dubins_words, sample_dubins  # noqa: E402
+from agrifleet.core.fleet import dubins_words, sample_dubins
+from hypothesis import given
+from hypothesis import strategies as st
 
 pose = st.tuples(st.floats(-60, 60), st.floats(-60, 60), st.floats(-4, 4))
 

@@ -6,10 +6,8 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
-
 from agrifleet.core.bus import request
 from agrifleet.core.cli import main
 from agrifleet.core.errors import ConnectionLost
@@ -36,6 +34,7 @@ def test_keys_gen(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "'a/b' cannot be used as a key file name" in err
 
 
+@pytest.mark.slow
 def test_job_commands_against_a_running_dispatcher(tmp_path, capsys):
     with FleetRig(str(tmp_path / "f.db"), ["a", "b"], time_scale=20.0) as rig:
         url = rig.dispatcher.endpoint

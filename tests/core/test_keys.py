@@ -5,7 +5,6 @@ import time
 
 import pytest
 import zmq
-
 from agrifleet.core.bus import request
 from agrifleet.core.errors import ConfigError, ConnectionLost
 from agrifleet.core.keys import KeyRing, Role, generate, load_client, load_server

@@ -7,14 +7,37 @@ import random
 import msgpack
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
 from agrifleet.core.codec import packb
 from agrifleet.core.errors import ProtocolError
-from agrifleet.core.messages import (ACK_KINDS, MESSAGE_TYPES, SCHEMA_VERSION, Ack, Command, CommandAck,
-                                     CommandCode, Error, Event, EventCode, FleetState, Heartbeat, Hello, Kind,
-                                     MissionPhase, PlanAck, PlanChunk, Progress, Reply, Request, Severity,
-                                     Telemetry, Welcome, decode, encode)
+from agrifleet.core.messages import (
+    ACK_KINDS,
+    MESSAGE_TYPES,
+    SCHEMA_VERSION,
+    Ack,
+    Command,
+    CommandAck,
+    CommandCode,
+    Error,
+    Event,
+    EventCode,
+    FleetState,
+    Heartbeat,
+    Hello,
+    Kind,
+    MissionPhase,
+    PlanAck,
+    PlanChunk,
+    Progress,
+    Reply,
+    Request,
+    Severity,
+    Telemetry,
+    Welcome,
+    decode,
+    encode,
+)
+from hypothesis import given
+from hypothesis import strategies as st
 
 EXAMPLES = [
     Hello(vehicle="t1", vehicle_kind="tractor", driver="sim", software="agrifleet 0.1", session="abc",

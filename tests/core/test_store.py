@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.messages import MissionPhase
 from agrifleet.core.store import MIGRATIONS, SCHEMA_VERSION, JobState, Store

@@ -8,14 +8,29 @@ import zlib
 
 import pytest
 import zmq
-
 from agrifleet.core.bus import BusConfig, ServerBus
 from agrifleet.core.errors import ProtocolError
-from agrifleet.core.messages import (Ack, Command, CommandAck, CommandCode, Event, EventCode, Heartbeat, Hello,
-                                     PlanAck, PlanChunk, Progress, Telemetry, Welcome, decode, encode)
+from agrifleet.core.messages import (
+    Ack,
+    Command,
+    CommandAck,
+    CommandCode,
+    Event,
+    EventCode,
+    Heartbeat,
+    Hello,
+    PlanAck,
+    PlanChunk,
+    Progress,
+    Telemetry,
+    Welcome,
+    decode,
+    encode,
+)
 from agrifleet.core.plan_io import plans_to_msgpack
 from agrifleet.drivers.agent import Agent, AgentConfig
 from agrifleet.drivers.base import GnssQuality, MissionState
+
 from tests.core.fleet_doubles import PathDriver, fuzz_frames, lawnmower
 
 BUS = BusConfig(heartbeat_s=0.05, liveness=20, resend_s=0.1)

@@ -53,6 +53,18 @@ logger = logging.getLogger(__name__)
 OPS = ("ping", "submit", "list", "status", "pause", "resume", "abort", "command", "vehicles", "stats")
 
 
+@dataclass(slots=True)
+class _Wait:
+    """An operator request answered once its vehicles acknowledged the commands it caused."""
+
+    rid: bytes
+    ref: int
+    pending: set[tuple[str, int]]
+    result: Any
+    deadline: float
+    failures: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class DispatcherConfig:
     bind: str = "tcp://127.0.0.1:5755"
@@ -92,6 +104,8 @@ class Dispatcher:
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._peer_log = LogThrottle(logger, clock=clock)
+        self._waits: list[_Wait] = []
+        self._sent_commands: list[tuple[str, int]] | None = None
 
     # --- life ----------------------------------------------------------------------------------------
     @property
@@ -172,6 +186,7 @@ class Dispatcher:
                 for vehicle in self.bus.tick():
                     self.fleet.on_lost(vehicle)  # type: ignore[union-attr]
                 self._guard(self.fleet.tick)  # type: ignore[union-attr]
+                self._expire_waits(now)
             if now >= next_state and self.bus.pub is not None:
                 next_state = now + cfg.state_every_s
                 vehicles, jobs = self.fleet.snapshot()  # type: ignore[union-attr]
@@ -204,7 +219,9 @@ class Dispatcher:
         msg, vehicle, fleet = inbound.msg, inbound.vehicle, self.fleet
         assert fleet is not None
         if isinstance(msg, Request):
-            self.bus.reply(inbound.rid, self._reply(msg, inbound))
+            reply = self._reply(msg, inbound)
+            if reply is not None:
+                self.bus.reply(inbound.rid, reply)
             return
         if vehicle is None:
             return
@@ -222,6 +239,7 @@ class Dispatcher:
             fleet.on_plan_ack(vehicle, msg.mission, msg.complete, msg.ok, msg.reason)
         elif isinstance(msg, CommandAck):
             fleet.on_command_ack(vehicle, msg.ref, msg.command, msg.ok, msg.result)
+            self._confirmed(vehicle, msg.ref, msg.ok, msg.result)
         elif isinstance(msg, Event):
             fleet.on_event(vehicle, msg.mission, msg.code, msg.severity, msg.text)
             self.bus.ack(inbound)
@@ -242,7 +260,10 @@ class Dispatcher:
                           reliable=True)
 
     def send_command(self, vehicle: str, mission: int, command: CommandCode) -> int:
-        return self.bus.send(vehicle, Command(command=command, mission=mission), reliable=True)
+        msg_id = self.bus.send(vehicle, Command(command=command, mission=mission), reliable=True)
+        if self._sent_commands is not None:
+            self._sent_commands.append((vehicle, msg_id))
+        return msg_id
 
     def forget(self, vehicle: str) -> None:
         self.bus.forget(vehicle)
@@ -260,17 +281,45 @@ class Dispatcher:
             raise ConfigError(reply.error)
         return reply.result
 
-    def _reply(self, msg: Request, inbound: Inbound | None) -> Reply:
+    def _reply(self, msg: Request, inbound: Inbound | None) -> Reply | None:
+        """The answer to a request; ``None`` when it waits for the vehicles' acknowledgements (``wait``)."""
         if inbound is not None and self.bus.ring is not None:
             p = inbound.principal
             if p is None or p.role is not Role.OPERATOR:
                 return Reply(ref=msg.id, ok=False, error=f"{p.name if p else 'this key'} is not an operator key")
+        self._sent_commands = []
         try:
-            return Reply(ref=msg.id, ok=True, result=self._op(msg.op, msg.args))
+            result = self._op(msg.op, msg.args)
+            sent = self._sent_commands
+            if inbound is not None and msg.args.get("wait") and sent:
+                timeout_s = float(msg.args.get("timeout_s", 10.0))
+                self._waits.append(_Wait(inbound.rid, msg.id, set(sent), result, self.clock() + timeout_s))
+                return None
+            return Reply(ref=msg.id, ok=True, result=result)
         except AgrifleetError as exc:
             return Reply(ref=msg.id, ok=False, error=str(exc))
         except (KeyError, TypeError, ValueError) as exc:
             return Reply(ref=msg.id, ok=False, error=f"{msg.op}: bad arguments ({type(exc).__name__}: {exc})")
+        finally:
+            self._sent_commands = None
+
+    def _confirmed(self, vehicle: str, ref: int, ok: bool, result: str) -> None:
+        """A vehicle acknowledged a command: answer the requests that waited for it."""
+        for wait in list(self._waits):
+            if (vehicle, ref) in wait.pending:
+                wait.pending.discard((vehicle, ref))
+                if not ok:
+                    wait.failures.append(f"{vehicle}: {result}")
+                if not wait.pending:
+                    self._waits.remove(wait)
+                    self.bus.reply(wait.rid, Reply(ref=wait.ref, ok=not wait.failures, result=wait.result,
+                                                   error="; ".join(wait.failures)))
+
+    def _expire_waits(self, now: float) -> None:
+        for wait in [w for w in self._waits if now > w.deadline]:
+            self._waits.remove(wait)
+            silent = ", ".join(sorted({v for v, _ in wait.pending}))
+            self.bus.reply(wait.rid, Reply(ref=wait.ref, ok=False, error=f"no confirmation from {silent} in time"))
 
     def _op(self, op: str, args: dict[str, Any]) -> Any:
         fleet = self.fleet

@@ -120,6 +120,7 @@ class JobCommand:
             p = sub.add_parser(action, help=f"{action} a job, one vehicle (--vehicle) or, with neither, every job")
             p.add_argument("job", type=int, nargs="?")
             p.add_argument("--vehicle", help="only this vehicle")
+            p.add_argument("--wait", action="store_true", help="answer when the vehicles have confirmed")
             _client_options(p)
 
     @staticmethod
@@ -152,7 +153,10 @@ class JobCommand:
         else:
             if args.job is not None and args.vehicle:
                 raise ConfigError(f"job {action}: give a job or --vehicle, not both")
-            kwargs = {"vehicle": args.vehicle} if args.vehicle else ({"job": args.job} if args.job is not None else {})
+            kwargs: dict[str, Any] = {"vehicle": args.vehicle} if args.vehicle else (
+                {"job": args.job} if args.job is not None else {})
+            if args.wait:
+                kwargs.update(wait=True, timeout_s=args.timeout * 0.8)
             result = _call(args, action, **kwargs)
             print(json.dumps(result) if args.json else f"{action}: " + (
                 f"vehicle {result['vehicle']}" if "vehicle" in result else

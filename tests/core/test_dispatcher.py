@@ -100,6 +100,25 @@ def test_operator_requests_over_the_wire(tmp_path):
         request(url, "list", timeout_s=0.3)
 
 
+def test_requests_that_wait_for_the_vehicles_confirmation(tmp_path):
+    with FleetRig(str(tmp_path / "f.db"), ["a"], time_scale=10.0) as rig:
+        url = rig.dispatcher.endpoint
+        plans, _ = field_plans(["a"])
+        job = submit(rig, plans)
+        driver = rig.drivers["a"][0]
+        wait_for(lambda: driver.state == MissionState.ACTIVE and driver.idx > 5, what="a moving")
+        assert request(url, "pause", {"vehicle": "a", "wait": True}) == {"vehicle": "a"}
+        assert driver.state == MissionState.PAUSED                 # answered after the vehicle confirmed
+        assert request(url, "pause", {"vehicle": "a", "wait": True}) == {"vehicle": "a"}   # nothing to send
+        driver.reject = {"resume"}
+        with pytest.raises(ConfigError, match=r"a: resume\(\) -> DENIED"):
+            request(url, "resume", {"vehicle": "a", "wait": True})
+        # a vehicle that cannot resume cannot do the work: the mission fails, and the vehicle is stopped
+        status = wait_for(lambda: (s := rig.call("status", job=job))["state"] != "active" and s)
+        assert status["missions"][0]["phase"] == "failed" and "DENIED" in status["missions"][0]["reason"]
+        wait_for(lambda: driver.state == MissionState.ABORTED, what="a stopped")
+
+
 @pytest.mark.slow
 def test_lost_vehicle_work_is_replanned_and_the_field_is_covered(tmp_path):
     with FleetRig(str(tmp_path / "f.db"), ["a", "b", "c"], time_scale=30.0, replan_after_s=0.8) as rig:

@@ -19,8 +19,8 @@ import numpy as np
 
 from ._mav_guidance import Hold, PathMotion
 from ._mav_modes import FlightMode
-from ._mav_proto import (ARM_FORCE_MAGIC, COMP_AUTOPILOT, GLOBAL_FRAMES, MavCmd, MavResult, MavSeverity, MsgId,
-                         param_int, param_or)
+from ._mav_proto import (ARM_FORCE_MAGIC, COMP_AUTOPILOT, GLOBAL_FRAMES, MavCmd, MavResult, MavSeverity,
+                         MsgId, param_int, param_or)
 
 if TYPE_CHECKING:
     from .autopilot import SimAutopilot
@@ -30,7 +30,7 @@ __all__ = ["do_item", "handle_command"]
 logger = logging.getLogger(__name__)
 
 Params = tuple[float, float, float, float, float, float, float]
-Outcome = Union[MavResult, tuple[MavResult, int]]   # a result, or a result and a message to send after the ACK
+Outcome = Union[MavResult, tuple[MavResult, int]]   # a result, or one and a message to send after the ACK
 Handler = Callable[["SimAutopilot", Params, Any], Outcome]
 
 

@@ -70,7 +70,8 @@ class Fence:
                 ring = [(p[0], p[1]) for p in pts if p is not None]
                 if len(ring) >= 3:
                     poly = shapely.make_valid(Polygon(ring))
-                    (inclusion if cmd == MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION else exclusion).append(poly)
+                    zones = inclusion if cmd == MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION else exclusion
+                    zones.append(poly)
                 i += max(n, 1)
                 continue
             if cmd in (MavCmd.NAV_FENCE_CIRCLE_INCLUSION, MavCmd.NAV_FENCE_CIRCLE_EXCLUSION):
@@ -159,7 +160,8 @@ class Failsafes:
         gcs_on = setting("gcs_enable", 1.0) > 0 and setting("gcs_action", 0.0) != FailsafeAction.NONE
         timeout = setting("gcs_timeout_s", 5.0)
         if gcs_on and not (air and landed) and self.gcs_lost(timeout):
-            trigger("gcs", "gcs_action", f"no ground station for {t - self._gcs_sim:.1f} s (timeout {timeout:g} s)")
+            trigger("gcs", "gcs_action",
+                    f"no ground station for {t - self._gcs_sim:.1f} s (timeout {timeout:g} s)")
         if setting("fence_enable", 1.0) > 0:
             why = self.fence.breach(x, y, height_m, home_xy, setting, air)
             if why is None:

@@ -114,29 +114,44 @@ class Link:
             logger.debug("send on %s failed: %s", self.url, exc)
 
     def receive(self, limit: int = 512) -> list[Any]:
-        """Every complete message waiting on the link (up to ``limit``); bad and rejected frames are
-        counted and dropped, never raised."""
+        """Every complete message waiting on the link (reads at most ``limit`` datagrams or chunks); bad
+        and rejected frames are counted and dropped, never raised. Bytes go straight to the parser, without
+        pymavlink's per-message bookkeeping, which costs as much as the parsing itself."""
         out: list[Any] = []
-        errors = 0
-        while len(out) < limit and errors < limit:
+        mav = self.conn.mav
+        for _ in range(limit):
             try:
-                msg = self.conn.recv_msg()
-            except self._mav_error as exc:    # mangled input that robust parsing still raises on
-                self.bad_messages += 1
-                errors += 1
-                logger.debug("undecodable input on %s: %s", self.url, exc)
-                continue
+                data = self.conn.recv()
             except (OSError, ValueError) as exc:
                 logger.debug("receive on %s failed: %s", self.url, exc)
                 break
+            if not data:
+                break
+            try:
+                msgs = mav.parse_buffer(data)
+            except self._mav_error as exc:      # mangled input that robust parsing still raises on
+                self.bad_messages += 1
+                logger.debug("undecodable input on %s: %s", self.url, exc)
+                continue
+            if msgs:
+                self._keep(msgs, out)
+        for _ in range(limit):                  # a stream may leave complete messages in the parser
+            try:
+                msg = mav.parse_char(b"")
+            except self._mav_error:
+                self.bad_messages += 1
+                continue
             if msg is None:
                 break
+            self._keep([msg], out)
+        return out
+
+    def _keep(self, msgs: list[Any], out: list[Any]) -> None:
+        for msg in msgs:
             if msg.get_type() == "BAD_DATA":
                 self.bad_messages += 1
-                errors += 1
-                continue
-            out.append(msg)
-        return out
+            else:
+                out.append(msg)
 
     def close(self) -> None:
         try:

@@ -117,7 +117,8 @@ def _validate_fence(items: tuple[MissionItem, ...]) -> tuple[MavMissionResult, i
     i = 0
     while i < len(items):
         item = items[i]
-        if item.command in (MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, MavCmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION):
+        if item.command in (MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION,
+                            MavCmd.NAV_FENCE_POLYGON_VERTEX_EXCLUSION):
             n = int(item.param1) if math.isfinite(item.param1) else 0
             run = items[i:i + n]
             if n < 3 or len(run) < n or any(v.command != item.command or int(v.param1) != n for v in run):
@@ -252,7 +253,8 @@ class MissionServer:
         if result is MavMissionResult.ACCEPTED:
             self.stored[up.mission_type] = items
             self.uploads_completed += 1
-            logger.info("mission type %d: %d items accepted from %d/%d", up.mission_type, len(items), *up.peer)
+            logger.info("mission type %d: %d items accepted from %d/%d", up.mission_type, len(items),
+                        *up.peer)
         else:
             logger.warning("mission type %d upload from %d/%d refused: %s at seq %d", up.mission_type,
                            *up.peer, result.name, seq)

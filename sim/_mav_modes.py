@@ -60,7 +60,8 @@ _ARDUROVER = (
 _PX4_MODES = (
     ModeEntry(_px4(1), "MANUAL", FlightMode.MANUAL), ModeEntry(_px4(2), "ALTCTL", FlightMode.MANUAL),
     ModeEntry(_px4(4, 3), "AUTO.LOITER", FlightMode.HOLD), ModeEntry(_px4(3), "POSCTL", FlightMode.HOLD),
-    ModeEntry(_px4(4, 1), "AUTO.READY", FlightMode.HOLD), ModeEntry(_px4(4, 2), "AUTO.TAKEOFF", FlightMode.TAKEOFF),
+    ModeEntry(_px4(4, 1), "AUTO.READY", FlightMode.HOLD),
+    ModeEntry(_px4(4, 2), "AUTO.TAKEOFF", FlightMode.TAKEOFF),
     ModeEntry(_px4(4, 4), "AUTO.MISSION", FlightMode.AUTO), ModeEntry(_px4(4, 5), "AUTO.RTL", FlightMode.RTL),
     ModeEntry(_px4(4, 6), "AUTO.LAND", FlightMode.LAND), ModeEntry(_px4(6), "OFFBOARD", FlightMode.GUIDED),
     ModeEntry(_px4(7), "STABILIZED", FlightMode.MANUAL),

@@ -158,7 +158,8 @@ class MissionExecutor:
                 logger.info("mission complete")
                 return self._park(est)
             self._begin(self.items[self.seq], est)
-        logger.warning("mission: more than %d items in one tick (a DO_JUMP loop?); holding", MAX_ITEMS_PER_UPDATE)
+        logger.warning("mission: more than %d items in one tick (a DO_JUMP loop?); holding",
+                       MAX_ITEMS_PER_UPDATE)
         return self._park(est)
 
     def _park(self, est: Estimate) -> Motion:
@@ -170,7 +171,11 @@ class MissionExecutor:
         self.seq += 1
         self._motion = None
         self._path = None
-        if self.seq < len(self.items):
+        if self.seq >= len(self.items):      # done now, even if nothing flies any more (landed, disarmed)
+            self.state = MissionState.COMPLETE
+            logger.info("mission complete")
+            self.hooks.current_changed(self.seq - 1)
+        else:
             self.hooks.current_changed(self.seq)
 
     def _begin(self, item: MissionItem, est: Estimate) -> None:
@@ -186,11 +191,13 @@ class MissionExecutor:
             if not self.air:
                 self._reach_and_next(item.seq)
                 return
-            z = target[2] if target is not None and math.isfinite(target[2]) else settings("takeoff_alt_m", 2.5)
+            given = target is not None and math.isfinite(target[2])
+            z = target[2] if given else settings("takeoff_alt_m", 2.5)  # type: ignore[index]
             self._set(Climb(est.x, est.y, max(z, 1.0), climb), lambda: self._reach_and_next(item.seq))
             return
-        if cmd == MavCmd.NAV_RETURN_TO_LAUNCH:
-            self._set(self.hooks.return_motion(), lambda: self._reach_and_next(item.seq))
+        if cmd == MavCmd.NAV_RETURN_TO_LAUNCH:       # a drone lands at home and disarms, as in RTL mode
+            done = self._landed(item.seq) if self.air else (lambda: self._reach_and_next(item.seq))
+            self._set(self.hooks.return_motion(), done)
             return
         if self.air and est.landed:
             z_first = target[2] if target is not None else 0.0
@@ -214,8 +221,8 @@ class MissionExecutor:
 
     def _landed(self, seq: int) -> Callable[[], None]:
         def done() -> None:
-            self.hooks.landed_in_mission()
             self._reach_and_next(seq)
+            self.hooks.landed_in_mission()
         return done
 
     def _set(self, motion: Motion, on_done: Callable[[], None] | None) -> None:
@@ -268,7 +275,8 @@ class MissionExecutor:
             pts[:, 2] = 0.0
         self._path = PathMotion(self.spec, est, pts, speeds)
         last = run[-1]
-        self._set(self._path, (lambda: self._hold_then(last.xyz, last.hold_s, None)) if last.hold_s > 0 else None)
+        hold = (lambda: self._hold_then(last.xyz, last.hold_s, None)) if last.hold_s > 0 else None
+        self._set(self._path, hold)
 
     def _advance_run(self, passed: int) -> None:
         while self._passed < min(passed, len(self._run)):

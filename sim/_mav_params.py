@@ -137,7 +137,8 @@ def _px4(air: bool, sysid: int, cruise_mps: float) -> list[ParamSpec]:
     return common + [ParamSpec("GND_SPEED_TRIM", cruise_mps, lo=0, hi=100, setting="cruise_speed_mps")]
 
 
-def param_table(autopilot: str, air: bool, sysid: int, battery_wh: float, cruise_mps: float) -> list[ParamSpec]:
+def param_table(autopilot: str, air: bool, sysid: int, battery_wh: float,
+                cruise_mps: float) -> list[ParamSpec]:
     """The parameters of one simulated vehicle. ``battery_wh`` sizes ArduPilot's mAh-based battery
     parameters at the nominal pack voltage the telemetry reports (:data:`NOMINAL_CELL_V` per cell)."""
     if autopilot == "px4":
@@ -190,6 +191,11 @@ class ParamStore:
     def setting(self, key: str, default: float = math.nan) -> float:
         """The simulator setting driven by a parameter (``default`` if no parameter drives it)."""
         return self._settings.get(key, default)
+
+    def drives(self, name: str) -> str:
+        """The setting a parameter drives ("" for none)."""
+        spec = self._specs.get(name)
+        return spec.setting if spec is not None else ""
 
     def index(self, name: str) -> int:
         return self._order.index(name)

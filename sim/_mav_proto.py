@@ -24,7 +24,7 @@ __all__ = [
     "RELATIVE_FRAMES", "load_mavutil", "param_or", "param_int",
 ]
 
-COMP_AUTOPILOT = 1          # MAV_COMP_ID_AUTOPILOT1: MAVSDK treats a system as an autopilot only from compid 1
+COMP_AUTOPILOT = 1   # MAV_COMP_ID_AUTOPILOT1: MAVSDK treats a system as an autopilot only from compid 1
 
 
 def load_mavutil() -> ModuleType:

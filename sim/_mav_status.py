@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["StatusMixin"]
 
-_AUTO_LIKE = frozenset({FlightMode.AUTO, FlightMode.RTL, FlightMode.LAND, FlightMode.TAKEOFF, FlightMode.GUIDED,
-                        FlightMode.HOLD})
+_AUTO_LIKE = frozenset({FlightMode.AUTO, FlightMode.RTL, FlightMode.LAND, FlightMode.TAKEOFF,
+                        FlightMode.GUIDED, FlightMode.HOLD})
 
 
 class StatusMixin:

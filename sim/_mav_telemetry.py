@@ -100,7 +100,8 @@ def hdg_cdeg(heading_enu_rad: float) -> int:
 
 
 def _heartbeat(ap: TelemetrySource, enc: Any) -> Any:
-    return enc.heartbeat_encode(ap.mav_type, ap.autopilot_type, ap.base_mode, ap.custom_mode, ap.system_status, 3)
+    return enc.heartbeat_encode(ap.mav_type, ap.autopilot_type, ap.base_mode, ap.custom_mode,
+                                ap.system_status, 3)
 
 
 def _sys_status(ap: TelemetrySource, enc: Any) -> Any:

@@ -81,7 +81,8 @@ class AutopilotConfig:
         if not math.isfinite(self.home_alt_m):
             raise ConfigError(f"autopilot: home altitude {self.home_alt_m!r} is not a number")
         if not 1 <= self.sysid <= 250:
-            raise ConfigError(f"autopilot: sysid {self.sysid} must be within 1..250 (255 is a ground station's)")
+            raise ConfigError(f"autopilot: sysid {self.sysid} must be within 1..250 "
+                              "(255 is a ground station's)")
         if not (math.isfinite(self.control_period_s) and 0 < self.control_period_s <= 0.5):
             raise ConfigError(f"autopilot: control_period_s = {self.control_period_s!r} must be in (0, 0.5]")
         if self.signing_key is not None and len(self.signing_key) != 32:
@@ -122,9 +123,9 @@ class SimAutopilot(StatusMixin):
         self.fix_type, self.satellites = FIX_TYPE[GnssQuality.RTK_FIXED], 24
         self.t_boot_s = world.t_s
 
-        self.params = ParamStore(param_table(self.personality.name, self.air, self.sysid, self.spec.battery_wh,
-                                             self.spec.work_speed_mps), self.personality.param_bytewise,
-                                 on_change=self._param_changed)
+        table = param_table(self.personality.name, self.air, self.sysid, self.spec.battery_wh,
+                            self.spec.work_speed_mps)
+        self.params = ParamStore(table, self.personality.param_bytewise, on_change=self._param_changed)
         for name, value in config.params.items():
             try:
                 self.params.set(name, float(value))
@@ -382,7 +383,8 @@ class SimAutopilot(StatusMixin):
             self.statustext(MavSeverity.CRITICAL, f"Arm: mode {self.mode.name} not armable")
             return MavResult.DENIED
         low = Failsafes.battery_low_frac(self.setting)
-        if not force and not math.isnan(self.battery_frac) and not math.isnan(low) and self.battery_frac <= low:
+        frac = self.battery_frac
+        if not force and not math.isnan(frac) and not math.isnan(low) and frac <= low:
             self.statustext(MavSeverity.CRITICAL, "Arm: battery below the failsafe level")
             return MavResult.DENIED
         if not self.model.arm():  # type: ignore[attr-defined]
@@ -446,8 +448,7 @@ class SimAutopilot(StatusMixin):
         return MavMissionResult.ACCEPTED
 
     def _param_changed(self, name: str, value: float) -> None:
-        if self.params.setting("cruise_speed_mps") and name in ("WPNAV_SPEED", "CRUISE_SPEED", "MPC_XY_CRUISE",
-                                                                 "GND_SPEED_TRIM"):
+        if self.params.drives(name) == "cruise_speed_mps":     # a new cruise speed applies at once
             self.speed_mps = self.params.setting("cruise_speed_mps")
 
     def close(self) -> None:

@@ -73,7 +73,8 @@ def _param(text: str) -> tuple[str, float]:
             raise ValueError
         return name.strip().upper(), float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--param {text!r}: expected NAME=VALUE, e.g. FENCE_ENABLE=1") from None
+        raise argparse.ArgumentTypeError(f"--param {text!r}: expected NAME=VALUE, e.g. FENCE_ENABLE=1") \
+            from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,8 @@ class VehicleSubcommand:
                             help="MAVLink 2 signing key, 64 hex digits: unsigned commands are then ignored")
         parser.add_argument("--implement", default=None, metavar="SPEC",
                             help="implement spec (e.g. sprayer:boom_width_m=12,n_sections=4): its outputs "
-                                 "switch the sections; default: sprayer on drones, relay 0 on ground vehicles")
+                                 "switch the sections; default: sprayer on drones, relay 0 on ground "
+                                 "vehicles")
         parser.add_argument("--param", action="append", type=_param, default=[], metavar="NAME=VALUE",
                             help="initial autopilot parameter, repeatable (e.g. FENCE_ENABLE=1)")
         parser.add_argument("--duration", type=float, default=math.inf, metavar="S",
@@ -136,10 +138,11 @@ class VehicleSubcommand:
                 link.close()
             raise
         ports = ", ".join(f"{u} (port {link.local_port})" if u.startswith(("udpin", "udp:", "tcpin")) else u
-                          for u, link in zip(urls, links))
+                          for u, link in zip(urls, links, strict=True))
         kind = "multirotor" if spec.kind is VehicleKind.MULTIROTOR else spec.kind.value
+        signed = ", signed" if key else ""
         print(f"agrifleet sim vehicle: sysid {args.sysid}, {args.autopilot} {kind}, home {lat:.7f},{lon:.7f},"
-              f"{alt:g}, speed x{args.speed_factor:g}{', signed' if key else ''}; MAVLink on {ports}", flush=True)
+              f"{alt:g}, speed x{args.speed_factor:g}{signed}; MAVLink on {ports}", flush=True)
         runner = Runner(world, [ap], speed_factor=args.speed_factor)
         previous = signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
         started = time.monotonic()

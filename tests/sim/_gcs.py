@@ -85,8 +85,9 @@ def make_vehicle(kind: str = "copter", autopilot: str = "px4", *, link: bool = T
 class Gcs:
     """A ground station (255/230 like MAVProxy) on ``udpout`` to the vehicle's listening port."""
 
-    def __init__(self, port: int, *, sysid: int = 255, compid: int = 230, pump: Callable[[], None] | None = None,
-                 signing_key: bytes | None = None, target: tuple[int, int] = (1, 1)) -> None:
+    def __init__(self, port: int, *, sysid: int = 255, compid: int = 230,
+                 pump: Callable[[], None] | None = None, signing_key: bytes | None = None,
+                 target: tuple[int, int] = (1, 1)) -> None:
         self.conn = mavutil.mavlink_connection(f"udpout:127.0.0.1:{port}", source_system=sysid,
                                                source_component=compid)
         if signing_key is not None:
@@ -139,8 +140,8 @@ class Gcs:
         while self.conn.recv_match(blocking=False) is not None:
             pass
 
-    def command(self, command: int, *params: float, timeout: float = 3.0, target: tuple[int, int] | None = None,
-                use_int: bool = False) -> Any:
+    def command(self, command: int, *params: float, timeout: float = 3.0,
+                target: tuple[int, int] | None = None, use_int: bool = False) -> Any:
         """Send COMMAND_LONG (or COMMAND_INT) and return its COMMAND_ACK (None if none came)."""
         p = list(params) + [0.0] * (7 - len(params))
         ts, tc = target or self.target
@@ -159,7 +160,8 @@ class Gcs:
         skipped = not skip_first_request
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            msg = self.recv(["MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"], timeout=deadline - time.monotonic())
+            msg = self.recv(["MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"],
+                            timeout=deadline - time.monotonic())
             if msg is None:
                 return None
             if msg.get_type() == "MISSION_ACK":

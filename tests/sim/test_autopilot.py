@@ -60,9 +60,11 @@ def test_heartbeat_health_and_position(vehicle_gcs):
     personality = PX4 if autopilot == "px4" else ARDUPILOT
     assert personality.decode(hb.custom_mode, kind == "copter").mode is FlightMode.HOLD
     status = gcs.recv("SYS_STATUS")
-    needed = SensorBit.GYRO_3D | SensorBit.ACCEL_3D | SensorBit.MAG_3D | SensorBit.GPS | SensorBit.PREARM_CHECK
+    needed = (SensorBit.GYRO_3D | SensorBit.ACCEL_3D | SensorBit.MAG_3D | SensorBit.GPS
+              | SensorBit.PREARM_CHECK)
     assert status.onboard_control_sensors_present & needed == needed
-    assert status.onboard_control_sensors_health & (needed | SensorBit.GEOFENCE) == needed | SensorBit.GEOFENCE
+    healthy = needed | SensorBit.GEOFENCE
+    assert status.onboard_control_sensors_health & healthy == healthy
     pos = gcs.recv("GLOBAL_POSITION_INT")
     assert pos.lat == pytest.approx(LAT0 * 1e7, abs=5)    # RTK-fixed GNSS: centimetres
     assert pos.lon == pytest.approx(LON0 * 1e7, abs=5)
@@ -81,7 +83,8 @@ def test_home_and_autopilot_version_on_request(vehicle_gcs):
     assert (ack.target_system, ack.target_component) == (255, 230)
     assert ack.get_srcComponent() == 1
     home = gcs.recv("HOME_POSITION")
-    assert home.latitude == pytest.approx(LAT0 * 1e7, abs=5) and home.altitude == pytest.approx(10_000, abs=50)
+    assert home.latitude == pytest.approx(LAT0 * 1e7, abs=5)
+    assert home.altitude == pytest.approx(10_000, abs=50)
     ack = gcs.command(MavCmd.GET_HOME_POSITION)          # MAVProxy's way
     assert ack.result == MavResult.ACCEPTED and gcs.recv("HOME_POSITION") is not None
     ack = gcs.command(MavCmd.REQUEST_MESSAGE, MsgId.AUTOPILOT_VERSION)

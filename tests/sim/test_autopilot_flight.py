@@ -63,7 +63,7 @@ def test_copter_mission_passes_every_waypoint_and_completes(autopilot):
     _start(v, gcs, autopilot, True)
     track = _fly(v, gcs, 120, until=lambda: v.ap.executor.state is MissionState.COMPLETE)
     assert v.ap.executor.state is MissionState.COMPLETE
-    for x, y, z in square:
+    for x, y, _z in square:
         assert _min_dist(track, x, y) < 0.6, (x, y)
     first = 1 if autopilot == "ardupilot" else 0
     assert [m.seq for m in gcs.seen("MISSION_ITEM_REACHED")] == list(range(first, len(items)))
@@ -72,7 +72,8 @@ def test_copter_mission_passes_every_waypoint_and_completes(autopilot):
     assert sorted(set(seqs)) == list(range(first, len(items)))      # every item was current, in order
     _fly(v, gcs, 5)                                                 # then it holds at the last waypoint
     s = v.ap.model.state
-    assert math.hypot(s.x - v.ap.home_xyz[0], s.y - v.ap.home_xyz[1]) < 0.5 and s.z == pytest.approx(4.0, abs=0.3)
+    assert math.hypot(s.x - v.ap.home_xyz[0], s.y - v.ap.home_xyz[1]) < 0.5
+    assert s.z == pytest.approx(4.0, abs=0.3)
     assert not s.landed and v.ap.armed
     reported = gcs.recv("GLOBAL_POSITION_INT")
     assert reported.relative_alt == pytest.approx(4000, abs=300)
@@ -112,7 +113,7 @@ def test_do_items_switch_the_implement_and_speed_where_planned():
     _fly(v, gcs, 200, until=lambda: log.append((v.ap.model.state.x - v.ap.home_xyz[0],
                                                 v.ap.model.state.sections, v.ap.model.state.speed_mps)) or
          v.ap.executor.state is MissionState.COMPLETE)
-    x, sections, speed = (np.array(c) for c in zip(*log))
+    x, sections, speed = (np.array(c) for c in zip(*log, strict=True))
     on = x[sections != 0]
     assert on.min() == pytest.approx(20.0, abs=0.3) and on.max() == pytest.approx(40.0, abs=0.3)
     assert np.all(sections[(x > 21) & (x < 39)] != 0)
@@ -152,7 +153,8 @@ def test_pause_and_resume_in_both_ways():
 def test_do_jump_repeats_a_leg():
     v = make_vehicle("rover", "px4")
     gcs = Gcs(v.link.local_port, pump=v.pump)
-    items = [waypoint(10, 0, 0), waypoint(10, 10, 0), (2, MavCmd.DO_JUMP, 0, 2, 0, 0, 0, 0, 0), waypoint(0, 0, 0)]
+    jump = (2, MavCmd.DO_JUMP, 0, 2, 0, 0, 0, 0, 0)        # back to seq 0, twice
+    items = [waypoint(10, 0, 0), waypoint(10, 10, 0), jump, waypoint(0, 0, 0)]
     assert gcs.upload(items).type == 0
     _start(v, gcs, "px4", False)
     _fly(v, gcs, 300, until=lambda: v.ap.executor.state is MissionState.COMPLETE)
@@ -249,7 +251,8 @@ def test_polygon_fence_holds_a_rover():
     v = make_vehicle("rover", "px4")
     gcs = Gcs(v.link.local_port, pump=v.pump)
     square = [(-10, -10), (30, -10), (30, 10), (-10, 10)]
-    fence = [(6, MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, 4, 0, 0, 0, *latlon_at(x, y), 0.0) for x, y in square]
+    fence = [(6, MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, 4, 0, 0, 0, *latlon_at(x, y), 0.0)
+             for x, y in square]
     assert gcs.upload(fence, mission_type=1).type == 0
     assert gcs.upload([waypoint(60, 0, 0)]).type == 0
     _start(v, gcs, "px4", False)

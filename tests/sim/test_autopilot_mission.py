@@ -38,7 +38,7 @@ def test_upload_download_round_trip(rig):
     down = gcs.download()
     assert len(down) == len(items)
     first = 1 if autopilot == "ardupilot" else 0
-    for sent, got in zip(items[first:], down[first:]):
+    for sent, got in zip(items[first:], down[first:], strict=True):
         assert (got.frame, got.command, got.z) == (sent[0], sent[1], pytest.approx(sent[8]))
         assert got.x == round(sent[6] * 1e7) and got.y == round(sent[7] * 1e7)
     if autopilot == "ardupilot":       # seq 0 is home, whatever was uploaded there
@@ -111,7 +111,8 @@ def test_legacy_float_items(rig):
     for _ in items:
         req = gcs.recv("MISSION_REQUEST_INT")
         frame, cmd, p1, p2, p3, p4, lat, lon, z = items[req.seq]
-        gcs.mav.mission_item_send(1, 1, req.seq, 3 if frame == 6 else frame, cmd, 0, 1, p1, p2, p3, p4, lat, lon, z)
+        legacy_frame = 3 if frame == 6 else frame
+        gcs.mav.mission_item_send(1, 1, req.seq, legacy_frame, cmd, 0, 1, p1, p2, p3, p4, lat, lon, z)
     assert gcs.recv("MISSION_ACK").type == MavMissionResult.ACCEPTED
     gcs.mav.mission_request_send(1, 1, len(items) - 1)
     item = gcs.recv("MISSION_ITEM")
@@ -133,7 +134,8 @@ def test_set_current(rig):
 def test_fence_and_rally_types(rig):
     v, gcs, autopilot = rig
     square = [(-50, -50), (50, -50), (50, 50), (-50, 50)]
-    fence = [(6, MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, 4, 0, 0, 0, *latlon_at(x, y), 0.0) for x, y in square]
+    fence = [(6, MavCmd.NAV_FENCE_POLYGON_VERTEX_INCLUSION, 4, 0, 0, 0, *latlon_at(x, y), 0.0)
+             for x, y in square]
     assert gcs.upload(fence, mission_type=1).type == MavMissionResult.ACCEPTED
     assert v.ap.failsafes.fence.inclusion[0].area == pytest.approx(100 * 100, rel=1e-3)
     assert len(gcs.download(mission_type=1)) == 4
@@ -142,6 +144,7 @@ def test_fence_and_rally_types(rig):
     rally = [(6, MavCmd.NAV_RALLY_POINT, 0, 0, 0, 0, *latlon_at(30, 40), 0.0)]
     assert gcs.upload(rally, mission_type=2).type == MavMissionResult.ACCEPTED
     x, y = v.ap.rally_xy[0]
-    assert (x - v.ap.home_xyz[0], y - v.ap.home_xyz[1]) == (pytest.approx(30, abs=0.01), pytest.approx(40, abs=0.01))
+    assert x - v.ap.home_xyz[0] == pytest.approx(30, abs=0.01)
+    assert y - v.ap.home_xyz[1] == pytest.approx(40, abs=0.01)
     assert gcs.upload([waypoint(1, 1)], mission_type=2).type == MavMissionResult.UNSUPPORTED
     assert math.isfinite(v.ap.t_s)

@@ -51,9 +51,9 @@ def sim_vehicle(request) -> Iterator[callable]:
     procs: list[subprocess.Popen] = []
 
     def start(kind: str, autopilot: str, speed: float, *extra: str) -> int:
-        proc = subprocess.Popen(AGRIFLEET + ["sim", "vehicle", "--kind", kind, "--autopilot", autopilot,
-                                             "--home", f"{LAT0},{LON0},{ALT0}", "--mavlink", "udpin:127.0.0.1:0",
-                                             "--speed-factor", str(speed), *extra],
+        args = ["sim", "vehicle", "--kind", kind, "--autopilot", autopilot, "--home", f"{LAT0},{LON0},{ALT0}",
+                "--mavlink", "udpin:127.0.0.1:0", "--speed-factor", str(speed), *extra]
+        proc = subprocess.Popen(AGRIFLEET + args,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(proc)
         line = proc.stdout.readline()
@@ -92,7 +92,8 @@ def test_mavsdk_flies_a_mission(sim_vehicle, autopilot):
         assert time.monotonic() < deadline, telemetry.health()
         time.sleep(0.05)
     home = telemetry.home()
-    assert (home.latitude_deg, home.longitude_deg) == (pytest.approx(LAT0, abs=1e-6), pytest.approx(LON0, abs=1e-6))
+    assert home.latitude_deg == pytest.approx(LAT0, abs=1e-6)
+    assert home.longitude_deg == pytest.approx(LON0, abs=1e-6)
     assert home.absolute_altitude_m == pytest.approx(ALT0, abs=0.1)
 
     track: list[tuple[float, float]] = []
@@ -102,8 +103,9 @@ def test_mavsdk_flies_a_mission(sim_vehicle, autopilot):
     if autopilot == "px4":          # the Mission plugin is PX4-shaped
         mission = Mission(system)
         mission.subscribe_mission_progress(lambda p, _: progress.append((p.current, p.total)))
-        mission.upload_mission(MissionPlan([MissionItem(latitude_deg=la, longitude_deg=lo, relative_altitude_m=5.0,
-                                                        speed_m_s=6.0, is_fly_through=False)
+        mission.upload_mission(MissionPlan([MissionItem(latitude_deg=la, longitude_deg=lo,
+                                                        relative_altitude_m=5.0, speed_m_s=6.0,
+                                                        is_fly_through=False)
                                             for la, lo in points]))
         finished = mission.is_mission_finished
         start = mission.start_mission
@@ -198,7 +200,8 @@ def test_mavproxy_flies_a_mission(sim_vehicle, tmp_path, kind, autopilot):
     rows = ["QGC WPL 110", f"0\t1\t0\t16\t0\t0\t0\t0\t{LAT0}\t{LON0}\t{ALT0}\t1"]
     if kind == "copter":
         rows.append("1\t0\t3\t22\t0\t0\t0\t0\t0\t0\t5\t1")
-    rows += [f"{len(rows) - 1 + k}\t0\t3\t16\t0\t0\t0\t0\t{la:.8f}\t{lo:.8f}\t5\t1" for k, (la, lo) in enumerate(points)]
+    rows += [f"{len(rows) - 1 + k}\t0\t3\t16\t0\t0\t0\t0\t{la:.8f}\t{lo:.8f}\t5\t1"
+             for k, (la, lo) in enumerate(points)]
     (tmp_path / "mission.txt").write_text("\n".join(rows) + "\n")
     mp = MavProxy(f"udpout:127.0.0.1:{port}", f"udpout:127.0.0.1:{out_port}", tmp_path)
     try:
@@ -220,7 +223,8 @@ def test_mavproxy_flies_a_mission(sim_vehicle, tmp_path, kind, autopilot):
         complete = False
         deadline = time.monotonic() + 60
         while not complete and time.monotonic() < deadline:
-            msg = listener.recv_match(type=["GLOBAL_POSITION_INT", "MISSION_CURRENT"], blocking=True, timeout=0.5)
+            msg = listener.recv_match(type=["GLOBAL_POSITION_INT", "MISSION_CURRENT"], blocking=True,
+                                      timeout=0.5)
             if msg is None:
                 continue
             if msg.get_type() == "GLOBAL_POSITION_INT":

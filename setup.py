@@ -119,9 +119,13 @@ ENTRY_POINTS = {
         "keys = agrifleet.core.fleet_cli:KeysCommand",
         "agent = agrifleet.drivers.cli:AgentCommand",
         "sim = agrifleet.sim.cli:SimCommand",
+        "survey = agrifleet.planners.drone_cli:SurveyCommand",
+        "plan-job = agrifleet.planners.drone_cli:PlanJobCommand",
     ],
     "agrifleet.planners": [
         "coverage = agrifleet.planners.coverage:CoveragePlanner",
+        "survey = agrifleet.planners.survey:SurveyPlanner",
+        "job = agrifleet.planners.partition:JobPlanner",
     ],
     "agrifleet.implements": [
         "sprayer = agrifleet.plugins.sprayer:Sprayer",

@@ -1,0 +1,432 @@
+"""Drone survey and spray plans: lawnmower passes over a field with obstacles, flown at a set height.
+
+The swath width comes from the implement: a sprayer's spray width, or a survey camera's footprint across
+track times one minus the side overlap at the flying height, with the ground sample distance reported
+(:func:`swath_from_implement`). The passes reuse the coverage planner's stages: the swath kernel scores
+every angle and lays the lines out (:func:`~agrifleet.planners.swaths.make_swaths`), cells come from
+:func:`~agrifleet.planners.decompose.split_cells` and their order from
+:func:`~agrifleet.planners.route.order_cells`. What differs for a multirotor is what a pass costs: it has
+no turning radius, but every stop at the end of a line costs braking and speeding up again, so the angle is
+chosen for the least flight *time* (lines and turnarounds), not the shortest path.
+
+Turnarounds: ``zero`` stops at the end of a line, moves sideways to the next line and goes on, never
+leaving the field (the guidance stops at sharp corners, so the drone stops, yaws and moves); ``arc`` flies
+a half circle of half a swath width at the speed its lateral acceleration allows, beyond the line's end
+(the arc may leave the field by half a width). Obstacles (the field's holes) are flown around (``avoid``:
+lines stop at them and moves between cells go round them) or over with the implement off (``overfly``).
+The implement works only over the target area (the field, or a given zone of it such as the wet patch a
+partition hands to the drones): over obstacles and outside the target the sections are off.
+
+Terrain following: :func:`follow_terrain` gives every waypoint the height above ground that keeps the
+drone at least at its working height under its climb and descent rates, from a height map.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+import shapely
+from agrifleet.core.errors import ConfigError, PlanError
+from agrifleet.core.field import Field
+from agrifleet.core.implement import Implement, build_implement
+from agrifleet.core.plan import PATH_DTYPE, Plan, PlanMetrics, SegmentKind, make_path
+from agrifleet.core.vehicle import VehicleSpec
+from shapely.geometry import LineString, MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from ._drone_route import FreeSpace
+from ._drone_terrain import Terrain, follow_terrain
+from .curves import shortest
+from .decompose import split_cells
+from .metrics import GRID_M, swept_areas
+from .route import CellRoute, order_cells, route_cell
+from .swaths import SwathSet, make_swaths, score_angles
+
+__all__ = [
+    "SurveyParams",
+    "SurveyPlanner",
+    "Swathing",
+    "Terrain",
+    "follow_terrain",
+    "plan_survey",
+    "survey_params",
+    "swath_from_implement",
+]
+
+Turnaround = Literal["zero", "arc"]
+ObstacleMode = Literal["avoid", "overfly"]
+_PHASES = (0.0, -1.0, 1.0, -0.5, 0.5)
+_SHORTLIST = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyParams:
+    """How a drone covers a field. Speeds in m/s, heights above ground in metres."""
+
+    width_m: float
+    altitude_m: float = 3.0
+    speed_mps: float = 5.0
+    transit_speed_mps: float = 8.0
+    turnaround: Turnaround = "zero"
+    angle_deg: float | None = None
+    obstacles: ObstacleMode = "avoid"
+    sections: int = 1
+    margin_m: float = 0.0             # keep the drone this far inside the field and from obstacles
+    side_speed_mps: float = 2.0       # zero turnaround: the sideways move between lines
+    accel_mps2: float = 3.0           # arc turnaround: the lateral acceleration held on the arc
+    stop_decel_mps2: float = 0.5      # braking into a stop (the guidance's ramp): prices turnarounds
+    min_coverage: float = 0.995
+    angle_step_deg: float = 1.0
+    sample_step_m: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("width_m", "altitude_m", "speed_mps", "transit_speed_mps", "side_speed_mps", "accel_mps2",
+                     "stop_decel_mps2", "angle_step_deg", "sample_step_m"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ConfigError(f"survey: {name} = {v!r} must be a positive number")
+        if self.turnaround not in ("zero", "arc"):
+            raise ConfigError(f"survey: turnaround = {self.turnaround!r} must be 'zero' or 'arc'")
+        if self.obstacles not in ("avoid", "overfly"):
+            raise ConfigError(f"survey: obstacles = {self.obstacles!r} must be 'avoid' or 'overfly'")
+        if self.angle_deg is not None and not math.isfinite(self.angle_deg):
+            raise ConfigError(f"survey: angle = {self.angle_deg!r} must be a finite number of degrees or auto")
+        if not isinstance(self.sections, int) or not 1 <= self.sections <= 32:
+            raise ConfigError(f"survey: sections = {self.sections!r} must be a whole number 1..32")
+        if not (math.isfinite(self.margin_m) and self.margin_m >= 0):
+            raise ConfigError(f"survey: margin = {self.margin_m!r} must be >= 0")
+        if not (math.isfinite(self.min_coverage) and 0.9 <= self.min_coverage <= 1.0):
+            raise ConfigError(f"survey: min coverage = {self.min_coverage!r} must be between 0.9 and 1")
+
+    @property
+    def all_sections(self) -> int:
+        return (1 << self.sections) - 1
+
+    @property
+    def arc_speed_mps(self) -> float:
+        """Speed on an arc turnaround of half a width: what the lateral acceleration allows."""
+        return min(self.speed_mps, math.sqrt(self.accel_mps2 * 0.5 * self.width_m))
+
+    def turnaround_s(self) -> float:
+        """Estimated time of one turnaround (for choosing the line direction)."""
+        v, a = self.speed_mps, self.accel_mps2
+        if self.turnaround == "zero":
+            side = min(self.side_speed_mps, v)
+            stops = (v + side) / (2 * self.stop_decel_mps2) + (side + v) / (2 * a)
+            return stops + self.width_m / side
+        va = self.arc_speed_mps
+        return math.pi * 0.5 * self.width_m / va + 2 * (v - va) / a
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SurveyParams:
+        aliases = {"work_speed_mps": "speed_mps", "boundary_margin_m": "margin_m", "z_m": "altitude_m"}
+        values = {aliases.get(k, k): v for k, v in data.items()}
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(f"survey: unknown parameter(s): {', '.join(unknown)}")
+        return cls(**values)
+
+
+# --- implements ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Swathing:
+    """What an implement means for a drone's passes."""
+
+    implement: Implement
+    width_m: float
+    sections: int
+    altitude_m: float | None           # the camera fixes it; a sprayer leaves it to the plan
+    max_speed_mps: float
+    min_speed_mps: float
+    gsd_m: float | None = None
+    footprint_m: tuple[float, float] | None = None  # camera: across x along track
+
+
+def swath_from_implement(implement: Implement | str, altitude_m: float | None = None) -> Swathing:
+    """Swath width, sections and speed window of a drone implement; for a camera at ``altitude_m`` (or its
+    own altitude), the footprint and ground sample distance too."""
+    tool = build_implement(implement) if isinstance(implement, str) else implement
+    if "air" not in tool.capabilities_required and "ground" in tool.capabilities_required:
+        raise ConfigError(f"implement {tool.name!r} is for ground vehicles (capabilities "
+                          f"{'+'.join(sorted(tool.capabilities_required))}); give it platform=air or any")
+    gsd, footprint, alt = None, None, None
+    if hasattr(tool, "gsd_m") and hasattr(tool, "altitude_m"):   # a camera: the height sets the footprint
+        if altitude_m is not None and not math.isclose(altitude_m, tool.altitude_m):
+            tool = build_implement(tool.to_spec(), altitude_m=altitude_m)
+        gsd = float(tool.gsd_m)
+        footprint = (float(tool.footprint_width_m), float(tool.footprint_length_m))
+        alt = float(tool.altitude_m)
+    return Swathing(tool, float(tool.working_width_m), max(1, tool.n_sections), alt,
+                    float(tool.max_work_speed_mps), float(tool.min_work_speed_mps), gsd, footprint)
+
+
+def survey_params(swathing: Swathing, vehicle: VehicleSpec | None = None, **overrides: Any) -> SurveyParams:
+    """Survey parameters from an implement and a drone, with the user's choices; a speed outside the
+    implement's window is an error naming both."""
+    values: dict[str, Any] = {"width_m": swathing.width_m, "sections": swathing.sections}
+    if vehicle is not None:
+        values["speed_mps"] = vehicle.work_speed_mps
+        values["transit_speed_mps"] = vehicle.transit_speed_mps
+        values["accel_mps2"] = vehicle.max_accel_mps2
+        if vehicle.cruise_alt_m > 0:
+            values["altitude_m"] = vehicle.cruise_alt_m
+    if swathing.altitude_m is not None:
+        values["altitude_m"] = swathing.altitude_m
+    explicit_speed = overrides.get("speed_mps") is not None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    name = swathing.implement.name
+    if values.get("speed_mps", 5.0) > swathing.max_speed_mps:
+        if explicit_speed:
+            raise ConfigError(f"speed {values['speed_mps']:g} m/s is above the {name}'s limit of "
+                              f"{swathing.max_speed_mps:.2f} m/s")
+        values["speed_mps"] = swathing.max_speed_mps
+    if values.get("speed_mps", 5.0) < swathing.min_speed_mps:
+        raise ConfigError(f"speed {values['speed_mps']:g} m/s is below the {name}'s least working speed of "
+                          f"{swathing.min_speed_mps:.2f} m/s")
+    return SurveyParams.from_dict(values)
+
+
+# --- planning -----------------------------------------------------------------------------------------
+
+def _polygons(geom: BaseGeometry, min_area_m2: float = 1.0) -> list[Polygon]:
+    parts = [geom] if isinstance(geom, Polygon) else list(getattr(geom, "geoms", []))
+    return [p for p in parts if isinstance(p, Polygon) and p.area >= min_area_m2]
+
+
+def _multi(parts: Sequence[Polygon]) -> BaseGeometry:
+    return parts[0] if len(parts) == 1 else MultiPolygon(list(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class _Areas:
+    work: BaseGeometry      # what the implement must work (target, minus obstacles)
+    lines: BaseGeometry     # where the passes run
+    flyable: BaseGeometry   # where the drone may fly
+
+
+def _areas(field: Field, target: BaseGeometry | None, params: SurveyParams) -> _Areas:
+    boundary = field.boundary
+    fly = boundary if params.obstacles == "avoid" else Polygon(boundary.exterior)
+    if params.margin_m > 0:
+        fly = fly.buffer(-params.margin_m, join_style="mitre")
+    work = boundary if target is None else boundary.intersection(target)
+    parts = _polygons(work)
+    if not parts or _polygons(fly) == []:
+        raise PlanError(f"field {field.name!r}: nothing to survey (the target area is empty)")
+    work = _multi(parts)
+    lines = work if params.obstacles == "avoid" else _multi([Polygon(p.exterior) for p in parts])
+    inside = _polygons(lines.intersection(fly))   # passes keep the margin
+    return _Areas(work, _multi(inside) if inside else lines, fly)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    swath_set: SwathSet
+    routes: list[CellRoute]
+    estimate_s: float
+
+
+def _layout(areas: _Areas, clearance: BaseGeometry, angle: float, params: SurveyParams,
+            start_xy: np.ndarray | None) -> _Layout:
+    w = params.width_m
+    swath_set = min((make_swaths(areas.lines, areas.flyable, angle, w, params.min_coverage, phase)
+                     for phase in _PHASES), key=lambda ss: sum(s.length_m for s in ss.swaths))
+    if not swath_set.swaths:
+        return _Layout(swath_set, [], math.inf)
+    cells = split_cells(swath_set, clearance)
+    routes = order_cells([route_cell(swath_set, c, 0.5 * w, "dubins") for c in cells], start_xy)
+    lines_s = sum(s.length_m for s in swath_set.swaths) / params.speed_mps
+    turns_s = params.turnaround_s() * sum(len(r.order) - 1 for r in routes)
+    hops_s = sum(float(np.hypot(*(b.entry[:2] - a.exit[:2]))) for a, b in pairwise(routes))
+    return _Layout(swath_set, routes, lines_s + turns_s + hops_s / params.transit_speed_mps)
+
+
+def choose_layout(areas: _Areas, clearance: BaseGeometry, params: SurveyParams,
+                  start_xy: np.ndarray | None = None) -> _Layout:
+    """Line direction and placement with the least estimated flight time (fixed angle, or a search)."""
+    if params.angle_deg is not None:
+        return _layout(areas, clearance, math.radians(params.angle_deg % 180.0), params, start_xy)
+    angles = np.radians(np.arange(0.0, 180.0, params.angle_step_deg))
+    score = score_angles(areas.lines, params.width_m, angles)
+    estimate = score.length_m / params.speed_mps + params.turnaround_s() * np.maximum(score.n_swaths - 1, 0)
+    picks = [float(a) for a in angles[np.argsort(estimate, kind="stable")[:_SHORTLIST]]]
+    return min((_layout(areas, clearance, a, params, start_xy) for a in picks), key=lambda lay: lay.estimate_s)
+
+
+class _Builder:
+    """Collects stretches into one path; consecutive stretches share their joining sample."""
+
+    def __init__(self, params: SurveyParams) -> None:
+        self.params = params
+        self.chunks: list[np.ndarray] = []
+
+    def add(self, xy: np.ndarray, kind: SegmentKind, speed_mps: float, sections: int = 0, swath: int = -1,
+            heading: np.ndarray | None = None) -> None:
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if len(xy) < 2:
+            return
+        out = make_path(xy, heading, kind=kind, speed_mps=speed_mps, sections=sections, swath=swath,
+                        z_m=self.params.altitude_m)
+        if self.chunks:
+            self.chunks[-1] = self.chunks[-1][:-1]
+        self.chunks.append(out)
+
+    @property
+    def last(self) -> np.ndarray:
+        s = self.chunks[-1][-1]
+        return np.array([s["x"], s["y"], s["heading"]])
+
+
+def _spray_cuts(areas: _Areas, swath_set: SwathSet, across: float, lo: float, hi: float,
+                overfly: bool) -> list[tuple[float, float, bool]]:
+    """Stretches ``(from, to, working)`` of one line piece in along-track metres: off over obstacles and
+    outside the target; the kernel's end extensions stay working."""
+    if not overfly:
+        return [(lo, hi, True)]
+    ends = swath_set.to_world(np.array([lo, hi]), np.array([across, across]))
+    inter = LineString(ends).intersection(areas.work)
+    d = swath_set.direction
+    spans = [(float(np.dot(np.asarray(g.coords)[0], d)), float(np.dot(np.asarray(g.coords)[-1], d)))
+             for g in getattr(inter, "geoms", [inter]) if isinstance(g, LineString) and g.length > 1e-6]
+    spans = sorted((min(a, b), max(a, b)) for a, b in spans)
+    if not spans:
+        return [(lo, hi, False)]
+    spans[0] = (lo, spans[0][1])
+    spans[-1] = (spans[-1][0], hi)
+    out: list[tuple[float, float, bool]] = []
+    here = lo
+    for a, b in spans:
+        if a > here + 1e-6:
+            out.append((here, a, False))
+        if b > here + 1e-6:
+            out.append((max(a, here), b, True))
+            here = b
+    return out
+
+
+def _build_path(layout: _Layout, areas: _Areas, free: FreeSpace, params: SurveyParams) -> np.ndarray:
+    build = _Builder(params)
+    ss = layout.swath_set
+    on = params.all_sections
+    swath_id = 0
+    overfly = params.obstacles == "overfly"
+    for route in layout.routes:
+        first = True
+        for idx, d in zip(route.order, route.directions):
+            s = route.cell.swaths[idx]
+            cuts = _spray_cuts(areas, ss, s.across_m, s.start_m, s.end_m, overfly)
+            if d < 0:
+                cuts = [(b, a, w) for a, b, w in reversed(cuts)]
+            heading = ss.angle_rad if d > 0 else ss.angle_rad + math.pi
+            start = ss.to_world(np.array(cuts[0][0]), np.array(s.across_m))
+            if build.chunks:
+                here = build.last
+                if first:
+                    build.add(free.route(here[:2], start), SegmentKind.TRANSIT, params.transit_speed_mps)
+                elif params.turnaround == "arc":
+                    pts = shortest(tuple(here), (float(start[0]), float(start[1]), heading), 0.5 * params.width_m,
+                                   "dubins").sample(params.sample_step_m)
+                    build.add(pts[:, :2], SegmentKind.TURN, params.arc_speed_mps, heading=pts[:, 2])
+                else:
+                    build.add(free.route(here[:2], start), SegmentKind.TURN, min(params.side_speed_mps,
+                                                                                   params.speed_mps))
+            for a, b, working in cuts:
+                xy = ss.to_world(np.array([a, b]), np.array([s.across_m, s.across_m]))
+                build.add(xy, SegmentKind.SWATH if working else SegmentKind.TRANSIT,
+                          params.speed_mps if working else params.transit_speed_mps, on if working else 0,
+                          swath_id if working else -1, heading=np.full(2, heading))
+            swath_id += 1
+            first = False
+    return np.concatenate(build.chunks) if build.chunks else np.zeros(0, dtype=PATH_DTYPE)
+
+
+def _field_figures(plan: Plan, areas: _Areas) -> PlanMetrics:
+    """Coverage and overlap of the work area; violations are stretches outside where the drone may fly."""
+    base = PlanMetrics.from_path(plan.path)
+    strips = swept_areas(plan, (SegmentKind.SWATH,))
+    work = areas.work
+    union = shapely.intersection(shapely.union_all(strips, grid_size=GRID_M), work, grid_size=GRID_M) \
+        if strips else Polygon()
+    covered = float(union.area)
+    clipped = float(shapely.area(shapely.intersection(strips, work, grid_size=GRID_M)).sum()) if strips else 0.0
+    fly = areas.flyable.buffer(1e-3)
+    shapely.prepare(fly)
+    lines = [shapely.linestrings(plan.xy[s.start:min(s.stop + 1, len(plan))]) for s in plan.segments()
+             if min(s.stop + 1, len(plan)) - s.start >= 2]
+    bad = int(np.count_nonzero(~shapely.covers(fly, np.array(lines, dtype=object)))) if lines else 0
+    return replace(base, field_area_m2=float(work.area), coverage_ratio=covered / float(work.area),
+                   overlap_ratio=max(0.0, (clipped - covered) / covered) if covered > 0 else 0.0,
+                   boundary_violations=bad)
+
+
+def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | None = None,
+                terrain: Terrain | Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                start_xy: Sequence[float] | None = None, implement: str = "", vehicle: str = "",
+                meta: Mapping[str, Any] | None = None) -> Plan:
+    """A drone's passes over ``field`` (or over ``target``, a zone of it), starting near ``start_xy``."""
+    t0 = time.perf_counter()
+    areas = _areas(field, target, params)
+    clearance = areas.flyable.buffer(1e-6)
+    shapely.prepare(clearance)
+    free = FreeSpace(areas.flyable, clearance_m=max(0.5, min(2.0, 0.25 * params.width_m)))
+    start = np.asarray(start_xy, dtype=float)[:2] if start_xy is not None else None
+    layout = choose_layout(areas, clearance, params, start)
+    if not layout.routes:
+        raise PlanError(f"field {field.name!r}: the target area is too small for a {params.width_m:g} m swath")
+    path = _build_path(layout, areas, free, params)
+    if terrain is not None:
+        path = follow_terrain(path, terrain, step_m=max(params.width_m, 5.0))
+    info = {"angle_deg": math.degrees(layout.swath_set.angle_rad), "n_cells": len(layout.routes),
+            "turnaround": params.turnaround, "obstacles": params.obstacles, "altitude_m": params.altitude_m,
+            "terrain_following": terrain is not None, "work_area_m2": float(areas.work.area)}
+    info.update(meta or {})
+    plan = Plan(path=path, frame=field.frame, boundary=field.boundary, field_name=field.name,
+                width_m=params.width_m, turn_radius_m=0.0, implement=implement, vehicle=vehicle,
+                params=params.to_dict(), meta=info)
+    plan = plan.with_(metrics=_field_figures(plan, areas))
+    plan.meta["plan_time_s"] = time.perf_counter() - t0  # type: ignore[index]
+    return plan
+
+
+class SurveyPlanner:
+    """Drone survey and spray plans: passes at a height, zero or arc turnarounds, work only over the target."""
+
+    name = "survey"
+
+    def __init__(self, **defaults: Any) -> None:
+        self.defaults = defaults
+
+    def plan(self, fields: Sequence[Field], params: SurveyParams | Mapping[str, Any], **info: Any) -> list[Plan]:
+        spec = str(info.get("implement", "") or "")
+        extra: dict[str, Any] = {}
+        if not isinstance(params, SurveyParams):
+            values = {**self.defaults, **params}
+            values.pop("turn_radius_m", None)   # the fleet passes ground figures a drone has no use for
+            values.pop("headland_passes", None)
+            if spec:
+                sw = swath_from_implement(spec, values.get("altitude_m"))
+                values.setdefault("width_m", sw.width_m)
+                values.setdefault("sections", sw.sections)
+                if sw.gsd_m is not None:
+                    extra = {"gsd_m": sw.gsd_m, "footprint_m": list(sw.footprint_m or ())}
+                    values["altitude_m"] = sw.altitude_m
+            params = SurveyParams.from_dict(values)
+        return [plan_survey(f, params, implement=spec, vehicle=str(info.get("vehicle", "")), meta=extra)
+                for f in fields]
+
+    @staticmethod
+    def transit(boundary: Polygon, start_pose: Sequence[float], goal_pose: Sequence[float],
+                turn_radius_m: float, speed_mps: float) -> np.ndarray:
+        """Straight legs inside ``boundary`` round its obstacles (the fleet's re-planning asks for these);
+        a drone has no turning radius, so ``turn_radius_m`` is not used."""
+        legs = FreeSpace(boundary).route(np.asarray(start_pose[:2]), np.asarray(goal_pose[:2]))
+        return make_path(legs, kind=SegmentKind.TRANSIT, speed_mps=speed_mps)

@@ -137,6 +137,7 @@ ENTRY_POINTS = {
     "agrifleet.drivers": [
         "sim = agrifleet.drivers.sim:SimDriver",
         "tractor = agrifleet.drivers.tractor:TractorDriver",
+        "mavlink = agrifleet.drivers.mavlink:MavlinkDriver",
     ],
     "agrifleet.vehicles": [
         "tractor = agrifleet.sim.vehicles:TractorModel",

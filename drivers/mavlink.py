@@ -115,6 +115,7 @@ class MavlinkDriver(VehicleWatch, Driver):
         self._plan_index = -1
         self._seen_active = False
         self._reached_last = False
+        self._chain_pending = False
         self._mode_since: tuple[FlightMode | None, float] = (None, -math.inf)
 
     # -- contract: identity --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Typing stub of the compiled turn-curve kernel (same functions as ``_turns_ref.py``)."""
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -7,9 +7,11 @@ import numpy.typing as npt
 DUBINS_WORDS: tuple[str, ...]
 REEDS_SHEPP_WORDS: tuple[str, ...]
 SEGMENT_TINY: float
+CURVE_FIELDS: tuple[str, ...]
 
 _F64 = npt.NDArray[np.float64]
 _Pose = tuple[float, float, float]
+_C = TypeVar("_C")
 
 def dubins_shortest(q0: _F64, q1: _F64, radius_m: float) -> tuple[_F64, npt.NDArray[np.int8], _F64]: ...
 def dubins_one(start: Sequence[float], goal: Sequence[float], radius_m: float
@@ -27,3 +29,8 @@ def sample_reeds_shepp(q0: Sequence[float], word: int, params: Sequence[float], 
 def sample_reeds_shepp_many(q0: _F64, words: npt.NDArray[np.integer], params: _F64, radius_m: float,
                             step_m: float) -> tuple[_F64, npt.NDArray[np.int64]]: ...
 def reeds_shepp_end(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float) -> _Pose: ...
+def dubins_curve(cls: type[_C], start: Sequence[float], goal: Sequence[float], radius_m: float) -> _C | None: ...
+def reeds_shepp_curve(cls: type[_C], start: Sequence[float], goal: Sequence[float], radius_m: float
+                      ) -> _C | None: ...
+def _fast_sincos(x: float) -> tuple[float, float]: ...
+def _fast_atan2(y: float, x: float) -> float: ...

@@ -16,12 +16,15 @@ from typing import Sequence
 import numpy as np
 
 __all__ = [
+    "CURVE_FIELDS",
     "DUBINS_WORDS",
     "REEDS_SHEPP_WORDS",
     "SEGMENT_TINY",
+    "dubins_curve",
     "dubins_end",
     "dubins_one",
     "dubins_shortest",
+    "reeds_shepp_curve",
     "reeds_shepp_end",
     "reeds_shepp_one",
     "reeds_shepp_shortest",
@@ -35,12 +38,13 @@ DUBINS_WORDS = ("LSL", "LSR", "RSL", "RSR", "RLR", "LRL")
 REEDS_SHEPP_WORDS = ("LRL", "RLR", "LRLR", "RLRL", "LRSL", "RLSR", "LSRL", "RSLR", "LRSR", "RLSL", "RSRL",
                      "LSLR", "LSR", "RSL", "LSL", "RSR", "LRSLR", "RLSRL")
 SEGMENT_TINY = 1e-10
+CURVE_FIELDS = ("kind", "start", "word", "params", "radius_m", "length_m")
 
 TWO_PI = 2.0 * math.pi
 HALF_PI = 0.5 * math.pi
 DUBINS_EPS = 1e-6
 DUBINS_ZERO = -1e-7
-RS_ZERO = 10.0 * np.finfo(np.float64).eps
+RS_ZERO = 1e-10      # OMPL: 10 eps; see the kernel for why this is larger
 _SEG_SIGN = {"L": 1.0, "R": -1.0, "S": 0.0}   # heading change per radius driven forwards
 
 
@@ -435,3 +439,33 @@ def reeds_shepp_end(q0: Sequence[float], word: int, params: Sequence[float], rad
                     ) -> tuple[float, float, float]:
     """The end pose ``(x, y, heading)`` of a Reeds-Shepp path, heading in (-pi, pi]."""
     return _end_pose(REEDS_SHEPP_WORDS, q0, word, params, radius_m)
+
+
+def _curve(one, kind: str, cls: type, start: Sequence[float], goal: Sequence[float], radius_m: float):
+    s, length, word, params = one(start, goal, radius_m)
+    if word < 0:
+        return None
+    obj = object.__new__(cls)
+    for name, value in zip(CURVE_FIELDS, (kind, s, word, params, _real(radius_m), length)):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+def dubins_curve(cls: type, start: Sequence[float], goal: Sequence[float], radius_m: float):
+    """One pair as an instance of ``cls`` with the fields ``CURVE_FIELDS`` (kind "dubins"); None if bad input."""
+    return _curve(dubins_one, "dubins", cls, start, goal, radius_m)
+
+
+def reeds_shepp_curve(cls: type, start: Sequence[float], goal: Sequence[float], radius_m: float):
+    """One pair as an instance of ``cls`` (kind "reeds-shepp"); None if bad input."""
+    return _curve(reeds_shepp_one, "reeds-shepp", cls, start, goal, radius_m)
+
+
+def _fast_sincos(x: float) -> tuple[float, float]:
+    """The kernel's test hook, here simply libm's."""
+    return math.sin(x), math.cos(x)
+
+
+def _fast_atan2(y: float, x: float) -> float:
+    """The kernel's test hook, here simply libm's."""
+    return math.atan2(y, x)

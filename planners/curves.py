@@ -37,7 +37,7 @@ MAX_SAMPLES = 20_000_000   # refuse sampling requests that would allocate more p
 _K = kernel("turns")
 _WORDS = {"dubins": _K.DUBINS_WORDS, "reeds-shepp": _K.REEDS_SHEPP_WORDS}
 _N_PARAMS = {"dubins": 3, "reeds-shepp": 5}
-_ONE = {"dubins": _K.dubins_one, "reeds-shepp": _K.reeds_shepp_one}
+_CURVE = {"dubins": _K.dubins_curve, "reeds-shepp": _K.reeds_shepp_curve}
 _BATCH = {"dubins": _K.dubins_shortest, "reeds-shepp": _K.reeds_shepp_shortest}
 _SAMPLE = {"dubins": _K.sample_dubins, "reeds-shepp": _K.sample_reeds_shepp}
 _SAMPLE_MANY = {"dubins": _K.sample_dubins_many, "reeds-shepp": _K.sample_reeds_shepp_many}
@@ -153,47 +153,36 @@ def _pose(value: Sequence[float], name: str) -> Pose:
     return (x, y, h)
 
 
-_new = object.__new__
-_SETTERS = tuple(getattr(Curve, name).__set__ for name in Curve.__dataclass_fields__)
-
-
-def _trusted_curve(kind: str, start: Pose, word: int, params: tuple[float, ...], radius_m: float,
-                   length_m: float, new=_new, cls=Curve, setters=_SETTERS) -> Curve:
-    """A Curve from kernel output, which is valid by construction: skips ``__post_init__`` (hot path)."""
-    curve = new(cls)
-    s_kind, s_start, s_word, s_params, s_radius, s_length = setters
-    s_kind(curve, kind)
-    s_start(curve, start)
-    s_word(curve, word)
-    s_params(curve, params)
-    s_radius(curve, radius_m)
-    s_length(curve, length_m)
-    return curve
+# The kernel builds the Curve of a single call itself (see ``shortest``); it must know the fields.
+if tuple(Curve.__dataclass_fields__) != _K.CURVE_FIELDS:
+    raise ImportError(f"Curve fields {tuple(Curve.__dataclass_fields__)} differ from the kernel's {_K.CURVE_FIELDS}")
 
 
 def shortest(start: Sequence[float], goal: Sequence[float], radius_m: float,
              kind: CurveKind = "dubins") -> Curve:
     """The shortest ``kind`` curve from ``start`` to ``goal`` for a minimum turning radius ``radius_m``.
 
-    Poses are plain sequences ``(x, y, heading)``; tuples of floats are the fastest (no numpy on this path,
-    so that one call costs about as much as OMPL's ``distance`` from Python).
+    Poses are plain sequences ``(x, y, heading)``; tuples of floats are the fastest. This is the single-call
+    path, benchmarked against OMPL's ``distance`` from Python: no numpy, and the kernel builds the Curve
+    itself (its values are valid by construction, so ``__post_init__`` is skipped); building it in Python
+    would cost as much as the search. Argument errors are detected by the kernel and explained here.
     """
-    one = _ONE.get(kind)
-    if one is None:
+    make = _CURVE.get(kind)
+    if make is None:
         _words(kind)
     try:
-        s, length, word, params = one(start, goal, radius_m)
+        curve = make(Curve, start, goal, radius_m)
     except (TypeError, ValueError) as exc:
         _pose(start, "start")
         _pose(goal, "goal")
         _check_radius(radius_m)
         raise ConfigError(f"cannot compute a {kind} curve from {start!r} to {goal!r}: {exc}") from exc
-    if word < 0:   # the kernel flags a non-finite pose or a bad radius; say which
+    if curve is None:   # the kernel flags a non-finite pose or a bad radius; say which
         _check_radius(radius_m)
         _pose(start, "start")
         _pose(goal, "goal")
         raise ConfigError(f"no {kind} curve from {start} to {goal}")
-    return _trusted_curve(kind, s, word, params, float(radius_m), length)
+    return curve
 
 
 def _pose_array(value: np.ndarray | Sequence[Sequence[float]], name: str) -> np.ndarray:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -160,3 +161,44 @@ def test_empty_batches(kind: str, word_dtype: type, n_params: int) -> None:
 def test_word_tables_agree() -> None:
     assert K.DUBINS_WORDS == R.DUBINS_WORDS and K.REEDS_SHEPP_WORDS == R.REEDS_SHEPP_WORDS
     assert K.SEGMENT_TINY == R.SEGMENT_TINY
+
+
+@dataclass(frozen=True, slots=True)
+class _Curve:
+    """A stand-in for planners.curves.Curve: the kernel fills any frozen slots class with CURVE_FIELDS."""
+
+    kind: str
+    start: tuple
+    word: int
+    params: tuple
+    radius_m: float
+    length_m: float
+
+
+@kinds
+@given(case=pose_pairs())
+def test_curve_equals_one(kind: str, word_dtype: type, n_params: int,
+                          case: tuple[np.ndarray, np.ndarray, float]) -> None:
+    q0, q1, r = case
+    assert tuple(_Curve.__dataclass_fields__) == K.CURVE_FIELDS == R.CURVE_FIELDS
+    for mod in (K, R):
+        for i in range(len(q0)):
+            start, length, word, params = fn(mod, kind, "one")(tuple(q0[i]), tuple(q1[i]), r)
+            c = fn(mod, kind, "curve")(_Curve, tuple(q0[i]), tuple(q1[i]), r)
+            assert type(c) is _Curve
+            assert c == _Curve(kind.replace("_", "-"), start, word, params, r, length)
+    assert fn(K, kind, "curve")(_Curve, (0.0, 0.0, 0.0), (math.inf, 0.0, 0.0), 1.0) is None
+
+
+@given(st.floats(-1e4, 1e4))
+def test_fast_sincos_is_libm_to_a_few_ulps(x: float) -> None:
+    s, c = K._fast_sincos(x)
+    assert abs(s - math.sin(x)) <= 5e-16 and abs(c - math.cos(x)) <= 5e-16
+
+
+@given(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([0.0, -0.0, 1e-300, -1e-300])),
+       st.one_of(st.floats(-1e6, 1e6), st.sampled_from([0.0, -0.0, 1e-300, -1e-300])))
+def test_fast_atan2_is_libm_to_a_few_ulps(y: float, x: float) -> None:
+    a, b = K._fast_atan2(y, x), math.atan2(y, x)
+    assert abs(a - b) <= 1e-15
+    assert math.copysign(1.0, a) == math.copysign(1.0, b)      # signed zeros and +-pi as libm

@@ -25,23 +25,25 @@ import platform
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-
 from agrifleet.ext import kernel
 from agrifleet.planners.curves import shortest, shortest_lengths
 
 TARGETS = {"batch_vs_ompl": 10.0, "single_vs_ompl": 1.0, "batch_vs_rsplan": 100.0}
 
 
-def median_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
+def median_times(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median wall time of each function; the runs take turns, so a change of machine load hits all alike."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def random_pairs(n: int, box_m: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,14 +95,22 @@ def run_kind(kind: str, starts: np.ndarray, goals: np.ndarray, args: argparse.Na
     single = np.array(agrifleet_loop(kind, s_tup[:1000], g_tup[:1000], r))
     rel = float(np.max(np.abs(ours - theirs) / np.maximum(theirs, 1e-300)))
 
-    times = {
-        "agrifleet batch": median_time(lambda: shortest_lengths(starts, goals, r, kind), args.repeat),
-        "agrifleet single": median_time(lambda: agrifleet_loop(kind, s_tup, g_tup, r), args.repeat),
-        "agrifleet kernel single": median_time(lambda: kernel_loop(one, s_tup, g_tup, r), args.repeat),
-        "OMPL per call": median_time(lambda: ompl_loop(space, s_list, g_list), args.repeat),
+    fns: dict[str, Callable[[], object]] = {
+        "agrifleet batch": lambda: shortest_lengths(starts, goals, r, kind),
+        "agrifleet single": lambda: agrifleet_loop(kind, s_tup, g_tup, r),
+        "agrifleet kernel single": lambda: kernel_loop(one, s_tup, g_tup, r),
+        "OMPL per call": lambda: ompl_loop(space, s_list, g_list),
     }
-    rows = {name: {"pairs": n, "seconds": t, "pairs_per_s": n / t, "us_per_pair": 1e6 * t / n}
-            for name, t in times.items()}
+    m = min(args.rsplan_pairs, n)
+    if kind == "reeds-shepp" and m > 0:
+        from rsplan import planner
+
+        pairs = list(zip(s_tup[:m], g_tup[:m]))
+        fns["rsplan"] = lambda: [planner.path(s, g, r, 0.0, 0.1, length_tolerance=0.0) for s, g in pairs]
+    times = median_times(fns, args.repeat)
+    rows = {name: {"pairs": m if name == "rsplan" else n, "seconds": t,
+                   "pairs_per_s": (m if name == "rsplan" else n) / t,
+                   "us_per_pair": 1e6 * t / (m if name == "rsplan" else n)} for name, t in times.items()}
     result: dict[str, Any] = {
         "kind": kind, "rows": rows, "max_rel_diff_vs_ompl": rel,
         "single_equals_batch": bool(np.array_equal(single, ours[:1000])),
@@ -109,17 +119,14 @@ def run_kind(kind: str, starts: np.ndarray, goals: np.ndarray, args: argparse.Na
             "single_vs_ompl": times["OMPL per call"] / times["agrifleet single"],
         },
     }
-    if kind == "reeds-shepp" and args.rsplan_pairs > 0:
+    if "rsplan" in rows:
         from rsplan import planner
 
-        m = min(args.rsplan_pairs, n)
-        pairs = list(zip(s_tup[:m], g_tup[:m]))
         lengths = [planner.path(s, g, r, 0.0, 0.1, length_tolerance=0.0).total_length for s, g in pairs]
-        t = median_time(lambda: [planner.path(s, g, r, 0.0, 0.1, length_tolerance=0.0) for s, g in pairs],
-                        args.repeat)
-        rows["rsplan"] = {"pairs": m, "seconds": t, "pairs_per_s": m / t, "us_per_pair": 1e6 * t / m}
-        result["max_rel_diff_rsplan_vs_ompl"] = float(np.max(np.abs(np.array(lengths) - theirs[:m]) / theirs[:m]))
-        result["ratios"]["batch_vs_rsplan"] = rows["rsplan"]["us_per_pair"] / rows["agrifleet batch"]["us_per_pair"]
+        diff = np.abs(np.array(lengths) - theirs[:m]) / theirs[:m]
+        result["max_rel_diff_rsplan_vs_ompl"] = float(np.max(diff))
+        rsplan_us = rows["rsplan"]["us_per_pair"]
+        result["ratios"]["batch_vs_rsplan"] = rsplan_us / rows["agrifleet batch"]["us_per_pair"]
         result["ratios"]["single_vs_rsplan"] = (rows["rsplan"]["us_per_pair"]
                                                 / rows["agrifleet single"]["us_per_pair"])
     return result
@@ -150,11 +157,12 @@ def print_table(results: list[dict[str, Any]], machine: dict[str, Any], args: ar
     print(f"# turn curves, {args.pairs} random pairs in a {args.box:g} m box, radius {args.radius:g} m, "
           f"median of {args.repeat} ({machine['date']}, {machine['cpu']}, {machine['cores']} cores, "
           f"load {machine['load_1min']:.2f})")
-    print(f"| kind | implementation | pairs | median time (s) | pairs/s | us/pair |")
+    print("| kind | implementation | pairs | median time (s) | pairs/s | us/pair |")
     print("|---|---|---:|---:|---:|---:|")
     for res in results:
         for name, row in res["rows"].items():
-            print(f"| {res['kind']} | {name} | {row['pairs']} | {row['seconds']:.4f} | {row['pairs_per_s']:,.0f} "
+            print(f"| {res['kind']} | {name} | {row['pairs']} | {row['seconds']:.4f} "
+                  f"| {row['pairs_per_s']:,.0f} "
                   f"| {row['us_per_pair']:.3f} |")
     print()
     for res in results:

@@ -21,8 +21,8 @@ cimport numpy as cnp
 from cpython.object cimport PyObject_GenericSetAttr
 from libc.math cimport sin, cos, ceil, fabs, isfinite, NAN, M_PI
 
-from agrifleet.ext._turns_base cimport (TWO_PI, SEGMENT_TINY_RADII, SEG_NOP, SEG_LEFT, SEG_STRAIGHT, SEG_RIGHT,
-                                        TurnPath, Pose, TURN_OK, fast_sincos, fast_atan2)
+from agrifleet.ext._turns_base cimport (TWO_PI, SEGMENT_TINY_RADII, SEG_NOP, SEG_LEFT, SEG_STRAIGHT,
+                                        SEG_RIGHT, TurnPath, Pose, TURN_OK, fast_sincos, fast_atan2)
 from agrifleet.ext._turns_dubins cimport dubins_pair
 from agrifleet.ext._turns_rs cimport reeds_shepp_pair
 
@@ -148,7 +148,7 @@ cdef Pose _end(Pose q, const int* segments, const double* lengths_m, int n_segme
     return q
 
 
-# ------------------------------------------------------------------------------------------ Python entry points
+# ----------------------------------------------------------------------------------------- Python entry points
 ctypedef int (*pair_fn)(double, double, double, double, double, double, double, TurnPath*) noexcept nogil
 
 cdef enum Kind:
@@ -170,7 +170,8 @@ cdef inline const int* _segments(int kind, long word) noexcept nogil:
 cdef long _check_word(int kind, long word) except -1:
     cdef long n = 6 if kind == DUBINS else 18
     if not 0 <= word < n:
-        raise ValueError(f"{'Dubins' if kind == DUBINS else 'Reeds-Shepp'} word must be in 0..{n - 1}, got {word}")
+        name = "Dubins" if kind == DUBINS else "Reeds-Shepp"
+        raise ValueError(f"{name} word must be in 0..{n - 1}, got {word}")
     return word
 
 
@@ -278,8 +279,8 @@ cdef object _sample(int kind, q0, long word, params, double radius_m, double ste
     return out
 
 
-cdef tuple _sample_many(int kind, const double[:, ::1] q0, words, const double[:, ::1] params, double radius_m,
-                        double step_m):
+cdef tuple _sample_many(int kind, const double[:, ::1] q0, words, const double[:, ::1] params,
+                        double radius_m, double step_m):
     _check_radius_step(radius_m, step_m)
     cdef Py_ssize_t i, n = q0.shape[0]
     cdef int k = _N_SEG[kind]
@@ -317,7 +318,7 @@ cdef tuple _end_pose(int kind, q0, long word, params, double radius_m):
 
 
 def dubins_shortest(q0, q1, double radius_m):
-    """Shortest Dubins paths for N pose pairs (float64 (N, 3) arrays): (length_m[N], word int8[N], params[N, 3]).
+    """Shortest Dubins paths for N pose pairs (float64 (N, 3)): (length_m[N], word int8[N], params[N, 3]).
 
     A pair with a non-finite pose (or a bad radius) gets length NaN, word -1 and NaN params.
     """
@@ -343,7 +344,7 @@ def reeds_shepp_one(start, goal, double radius_m):
 
 
 def dubins_curve(cls, start, goal, double radius_m):
-    """One pair as an instance of ``cls`` with the fields ``CURVE_FIELDS`` (kind "dubins"); None if bad input."""
+    """One pair as an instance of ``cls`` with fields ``CURVE_FIELDS`` (kind "dubins"); None if bad input."""
     return _curve(DUBINS, cls, start, goal, radius_m)
 
 
@@ -353,7 +354,7 @@ def reeds_shepp_curve(cls, start, goal, double radius_m):
 
 
 def sample_dubins(q0, long word, params, double radius_m, double step_m):
-    """Samples ``(x, y, heading, direction)`` every ``step_m`` at most along one Dubins path: float64[M, 4]."""
+    """Samples ``(x, y, heading, direction)`` at most ``step_m`` apart along one Dubins path: float64[M, 4]."""
     return _sample(DUBINS, q0, word, params, radius_m, step_m)
 
 

@@ -29,7 +29,7 @@ cdef extern from *:
 
 
 cdef inline double _dmod(double x) noexcept nogil:
-    """Angle in [0, 2 pi): OMPL's ``x - 2 pi floor(x / 2 pi)``, snapping rounding noise around 0, 2 pi to 0."""
+    """Angle in [0, 2 pi): OMPL's ``x - 2 pi floor(x / 2 pi)``; rounding noise around 0 and 2 pi snaps to 0."""
     cdef double xm
     if x < 0.0 and x > DUBINS_ZERO:
         return 0.0
@@ -47,6 +47,23 @@ cdef inline double _dmod(double x) noexcept nogil:
 cdef inline double _turn_bound(double m) noexcept nogil:
     """A lower bound of a turn that OMPL's snapped angles make equal to ``m`` in [0, 2 pi) modulo 2 pi."""
     return m - LB_SLACK if LB_SLACK < m < TWO_PI - LB_SLACK else 0.0
+
+
+cdef inline double _loop(double m, double c0, double s0, double c1, double s1, double vx, double vy,
+                         double p) noexcept nogil:
+    """2 pi if the arcs of LSL (headings 0, 1; straight along v, |v| = p) clearly make a full extra turn.
+
+    The arcs turn t = angle(v) - h0 and q = h1 - angle(v), both counter-clockwise in [0, 2 pi): their sum is
+    m = h1 - h0 modulo 2 pi when the straight's direction lies on the counter-clockwise arc from h0 to h1,
+    and m + 2 pi otherwise. Decided with cross products; 0 (no claim) when either arc is within ~1e-6 of
+    0 or 2 pi, where OMPL snaps. RSR is LSL mirrored (negated sines and y).
+    """
+    cdef double tol = 1e-6 * p, a0 = c0 * vy - s0 * vx, a1 = vx * s1 - vy * c1   # p sin t, p sin q
+    if (fabs(a0) < tol and c0 * vx + s0 * vy > 0.0) or (fabs(a1) < tol and c1 * vx + s1 * vy > 0.0):
+        return 0.0
+    if m <= M_PI:
+        return TWO_PI if a0 < 0.0 or a1 < 0.0 else 0.0
+    return TWO_PI if a0 < 0.0 and a1 < 0.0 else 0.0
 
 
 cdef inline void _take(TurnPath* best, int word, double t, double p, double q) noexcept nogil:
@@ -121,7 +138,8 @@ cdef bint _dubins_fast(double x, double y, double h0, double h1, TurnPath* best)
     fast_sincos(h0, &s0, &c0)
     fast_sincos(h1, &s1, &c1)
     d = 1e-6 * sqrt(d2)
-    if (fabs(x * s0 - y * c0) < d and x * c0 + y * s0 > 0.0) or (fabs(x * s1 - y * c1) < d and x * c1 + y * s1 > 0.0):
+    if (fabs(x * s0 - y * c0) < d and x * c0 + y * s0 > 0.0) or \
+            (fabs(x * s1 - y * c1) < d and x * c1 + y * s1 > 0.0):
         return False
     lx = x - s1 + s0                 # left centre to left centre (LSL, LRL)
     ly = y + c1 - c0
@@ -135,16 +153,17 @@ cdef bint _dubins_fast(double x, double y, double h0, double h1, TurnPath* best)
     r2 = rx * rx + ry * ry
     rl2 = rlx * rlx + rly * rly
     lr2 = lrx * lrx + lry * lry
-    if l2 < 1e-10 or r2 < 1e-10 or fabs(rl2 - 4.0) < 1e-6 or fabs(lr2 - 4.0) < 1e-6 or fabs(l2 - 16.0) < 1e-6 \
-            or fabs(r2 - 16.0) < 1e-6:
+    if l2 < 1e-10 or r2 < 1e-10 or fabs(rl2 - 4.0) < 1e-6 or fabs(lr2 - 4.0) < 1e-6 \
+            or fabs(l2 - 16.0) < 1e-6 or fabs(r2 - 16.0) < 1e-6:
         return False
     m = _dmod(h1 - h0)
     diff = min(m, TWO_PI - m) - LB_SLACK
     diff = diff if diff > 0.0 else 0.0
     pl = sqrt(l2)
     pr = sqrt(r2)
-    lb[0] = pl + _turn_bound(m)
-    lb[1] = pr + _turn_bound(TWO_PI - m if m > 0.0 else 0.0)
+    lb[0] = pl + _turn_bound(m) + _loop(m, c0, s0, c1, s1, lx, ly, pl)
+    m = TWO_PI - m if m > 0.0 else 0.0                 # the right turn from h0 to h1
+    lb[1] = pr + _turn_bound(m) + _loop(m, c0, -s0, c1, -s1, rx, -ry, pr)
     lb[2] = INFINITY
     lb[3] = INFINITY
     if rl2 > 4.0:

@@ -11,7 +11,7 @@ false), which the kernel also follows, so that both agree with OMPL's lengths.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -325,7 +325,8 @@ def _advance(x: float, y: float, h: float, letter: str, s: np.ndarray | float, r
     return x + k * r * (np.sin(a) - np.sin(h)), y + k * r * (np.cos(h) - np.cos(a)), a
 
 
-def _emit(q0: Sequence[float], letters: str, lengths_m: Sequence[float], r: float, step_m: float) -> np.ndarray:
+def _emit(q0: Sequence[float], letters: str, lengths_m: Sequence[float], r: float,
+          step_m: float) -> np.ndarray:
     """Samples of one path; see ``emit_samples`` in the kernel for the rules."""
     tiny = SEGMENT_TINY * r
     x, y, h = (float(v) for v in q0)
@@ -342,7 +343,7 @@ def _emit(q0: Sequence[float], letters: str, lengths_m: Sequence[float], r: floa
         if d != direction:
             direction = d
             rows.append(np.array([[x, y, h, d]]))
-        n = max(1, int(math.ceil(abs(s) / step_m)))
+        n = max(1, math.ceil(abs(s) / step_m))
         k = np.arange(1, n, dtype=np.float64)
         px, py, ph = _advance(x, y, h, c, s * k / n, r)
         rows.append(np.column_stack([px, py, ph, np.full(n - 1, float(d))]))
@@ -407,7 +408,7 @@ def _end_pose(words: tuple[str, ...], q0: Sequence[float], word: int, params: Se
 
 def sample_dubins(q0: Sequence[float], word: int, params: Sequence[float], radius_m: float,
                   step_m: float) -> np.ndarray:
-    """Samples ``(x, y, heading, direction)`` every ``step_m`` at most along one Dubins path: float64[M, 4]."""
+    """Samples ``(x, y, heading, direction)`` at most ``step_m`` apart along one Dubins path: float64[M, 4]."""
     return _sample(DUBINS_WORDS, 3, q0, word, params, radius_m, step_m)
 
 
@@ -452,7 +453,7 @@ def _curve(one, kind: str, cls: type, start: Sequence[float], goal: Sequence[flo
 
 
 def dubins_curve(cls: type, start: Sequence[float], goal: Sequence[float], radius_m: float):
-    """One pair as an instance of ``cls`` with the fields ``CURVE_FIELDS`` (kind "dubins"); None if bad input."""
+    """One pair as an instance of ``cls`` with fields ``CURVE_FIELDS`` (kind "dubins"); None if bad input."""
     return _curve(dubins_one, "dubins", cls, start, goal, radius_m)
 
 

@@ -28,7 +28,7 @@ cdef extern from *:
 
 
 cdef inline double _rmod(double x) noexcept nogil:
-    """Angle in [-pi, pi], bit for bit OMPL's ``mod2pi`` (fmod, then one shift) without fmod when |x| < 6 pi."""
+    """Angle in [-pi, pi], bit for bit OMPL's ``mod2pi`` (fmod, then a shift); no fmod when |x| < 6 pi."""
     cdef double ax = fabs(x), v
     if ax < TWO_PI:
         v = x
@@ -237,8 +237,8 @@ cdef void _rs_candidate(int k, double x, double y, double phi, double s, double 
 
 
 cdef inline bint _maybe(double v, double scale) noexcept nogil:
-    """``v >= 0`` unless clearly negative (``scale`` ~ the size of the vector ``v`` is a component of, squared):
-    a pre-test may keep a borderline candidate, never drop one OMPL's formula accepts (margins >> RS_ZERO)."""
+    """``v >= 0`` unless clearly negative (``scale``: the squared size of the vector ``v`` belongs to). A
+    pre-test may keep a borderline candidate, never drop one OMPL's formula accepts (margins >> RS_ZERO)."""
     return v >= -1e-9 * (scale + 1.0)
 
 

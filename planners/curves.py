@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.ext import kernel
 
@@ -79,10 +79,12 @@ class Curve:
         params = tuple(float(p) for p in self.params)
         object.__setattr__(self, "params", params)
         if not (isinstance(self.word, (int, np.integer)) and 0 <= self.word < len(words)):
-            raise ConfigError(f"{self.kind} word must be an integer in 0..{len(words) - 1}, got {self.word!r}")
+            raise ConfigError(f"{self.kind} word must be an integer in 0..{len(words) - 1}, "
+                              f"got {self.word!r}")
         object.__setattr__(self, "word", int(self.word))
         if len(params) != _N_PARAMS[self.kind] or not all(math.isfinite(p) for p in params):
-            raise ConfigError(f"{self.kind} params must be {_N_PARAMS[self.kind]} finite lengths, got {params}")
+            raise ConfigError(f"{self.kind} params must be {_N_PARAMS[self.kind]} finite lengths, "
+                              f"got {params}")
         if self.kind == "dubins" and min(params) < 0.0:
             raise ConfigError(f"Dubins segments are driven forwards; negative length in {params}")
         if any(params[len(words[self.word]):]):
@@ -155,7 +157,8 @@ def _pose(value: Sequence[float], name: str) -> Pose:
 
 # The kernel builds the Curve of a single call itself (see ``shortest``); it must know the fields.
 if tuple(Curve.__dataclass_fields__) != _K.CURVE_FIELDS:
-    raise ImportError(f"Curve fields {tuple(Curve.__dataclass_fields__)} differ from the kernel's {_K.CURVE_FIELDS}")
+    raise ImportError(f"Curve fields {tuple(Curve.__dataclass_fields__)} differ from the kernel's "
+                      f"{_K.CURVE_FIELDS}")
 
 
 def shortest(start: Sequence[float], goal: Sequence[float], radius_m: float,
@@ -236,7 +239,8 @@ def sample_curves(starts: np.ndarray, words: np.ndarray, params: np.ndarray, rad
     w = np.ascontiguousarray(words, dtype=_WORD_DTYPE[kind])
     p = np.ascontiguousarray(params, dtype=np.float64)
     if w.shape != (n,) or p.shape != (n, _N_PARAMS[kind]):
-        raise ConfigError(f"need words ({n},) and params ({n}, {_N_PARAMS[kind]}), got {w.shape} and {p.shape}")
+        raise ConfigError(f"need words ({n},) and params ({n}, {_N_PARAMS[kind]}), "
+                          f"got {w.shape} and {p.shape}")
     if n and (w.min() < 0 or w.max() >= len(names)):
         raise ConfigError(f"{kind} words must be in 0..{len(names) - 1}")
     if not np.isfinite(p).all():

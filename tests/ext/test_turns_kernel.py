@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
-
 from agrifleet.ext import kernel
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.kernels
 

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.planners.curves import Curve, sample_curves, shortest, shortest_lengths, word_name
 

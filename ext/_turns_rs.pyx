@@ -283,8 +283,12 @@ cdef void _reeds_shepp_unit(double x, double y, double phi, TurnPath* best) noex
             n2 = xi * xi + eta * eta
             if b == 0 and _maybe(eta, n2) and _maybe(ss * xi - c * eta, n2):        # 8.1 L+ S+ L+
                 n = _push(lbs, ks, n, sym, sqrt(n2) + unit)
-            if n2 <= 16.0 + 1e-9:                                                   # 8.3 C C C, |u| >= r / 2
-                n = _push(lbs, ks, n, 8 + 4 * b + sym, max(0.5 * sqrt(n2), turn))
+            if n2 <= 16.0 + 1e-9:                                                   # 8.3 C C C
+                # |u| = 2 asin(r / 4) >= r / 2 + r^3 / 192 =: a, and t + |u| + v = phi mod 2 pi, so the
+                # length is at least |u| + |phi - |u|| (mod 2 pi), which grows with |u|: take it at a.
+                w = sqrt(n2)
+                w = 0.5 * w + w * n2 * (1.0 / 192.0)
+                n = _push(lbs, ks, n, 8 + 4 * b + sym, w + fabs(_rmod(sp * phi - w)))
             if n2 >= 4.0 - 1e-9:                                                    # 8.9 L+ R- S- L-
                 w = sqrt(max(n2 - 4.0, 0.0))
                 cx = -2.0 * xi - w * eta                                            # t = angle(cx, cy)
@@ -310,10 +314,13 @@ cdef void _reeds_shepp_unit(double x, double y, double phi, TurnPath* best) noex
                 cy = w * xi - 2.0 * eta
                 if u <= 1e-9 and _maybe(cy, n2) and _maybe(cy * c - cx * ss, n2):
                     n = _push(lbs, ks, n, 40 + sym, -u + M_PI + turn)
-            if n2 <= 4.0 + 1e-9:                                                    # 8.7 C C C C
-                n = _push(lbs, ks, n, 16 + sym, turn)
-            if -1e-9 <= 20.0 - n2 <= 16.0 + 1e-9:                                   # 8.8 C C C C
-                n = _push(lbs, ks, n, 20 + sym, turn)
+            # C C C C: the two middle arcs are |u| = acos(rho) >= sqrt(2 (1 - rho)) each.
+            if n2 <= 4.0 + 1e-9:                                                    # 8.7
+                u = 0.25 * (2.0 + sqrt(n2))
+                n = _push(lbs, ks, n, 16 + sym, max(turn, 2.0 * sqrt(max(2.0 - 2.0 * u, 0.0))))
+            if -1e-9 <= 20.0 - n2 <= 16.0 + 1e-9:                                   # 8.8, t - v = phi
+                u = (20.0 - n2) / 16.0
+                n = _push(lbs, ks, n, 20 + sym, turn + 2.0 * sqrt(max(2.0 - 2.0 * u, 0.0)))
     if n == 0:
         return
     k = 0

@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import shortest_path
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
+from shapely.ops import nearest_points
 
 __all__ = ["FreeSpace"]
 
@@ -95,6 +96,13 @@ class FreeSpace:
         lines = shapely.linestrings(np.stack([a, b + same[:, None] * 1e-7], axis=1))
         return np.asarray(shapely.covers(self._cover, lines))
 
+    def snap(self, p: np.ndarray) -> np.ndarray:
+        """``p`` itself when it is in the region, else the nearest point of the region (a line end a few
+        centimetres over the boundary must not make a route impossible)."""
+        if self._cover.covers(shapely.points(p)):
+            return p
+        return np.asarray(nearest_points(self.region, shapely.points(p))[0].coords[0])
+
     def _sees(self, p: np.ndarray) -> np.ndarray:
         if len(self.nodes) == 0:
             return np.zeros(0, dtype=bool)
@@ -121,13 +129,18 @@ class FreeSpace:
         tail = np.hypot(*(self.nodes - goal).T)
         via = np.min(self._dist[:, seen_goal] + tail[seen_goal][None, :], axis=1)
         k = len(self.nodes)
+        starts = pts.copy()
+        off = np.flatnonzero(~shapely.covers(self._cover, shapely.points(pts[blocked])))
+        for i in blocked[off]:
+            starts[i] = self.snap(pts[i])
+        extra = np.hypot(*(starts - pts).T)
         for lo in range(0, len(blocked), max(1, 200_000 // k)):
             chunk = blocked[lo:lo + max(1, 200_000 // k)]
-            p = np.repeat(pts[chunk], k, axis=0)
+            p = np.repeat(starts[chunk], k, axis=0)
             q = np.tile(self.nodes, (len(chunk), 1))
             seen = self.clear(p, q).reshape(len(chunk), k)
             legs = np.hypot(p[:, 0] - q[:, 0], p[:, 1] - q[:, 1]).reshape(len(chunk), k)
-            out[chunk] = np.min(np.where(seen, legs + via[None, :], math.inf), axis=1)
+            out[chunk] = np.min(np.where(seen, legs + via[None, :], math.inf), axis=1) + extra[chunk]
         return out
 
     def route(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -138,6 +151,10 @@ class FreeSpace:
         b = np.asarray(b, dtype=float)[:2]
         if bool(self.clear(a[None, :], b[None, :])[0]):
             return np.array([a, b])
+        a0, b0 = a, b
+        a, b = self.snap(a), self.snap(b)
+        if bool(self.clear(a[None, :], b[None, :])[0]):
+            return _dedupe(np.array([a0, a, b, b0]))
         sa, sb = self._sees(a), self._sees(b)
         if not (sa.any() and sb.any()):
             raise PlanError(f"no drone route from ({a[0]:.1f}, {a[1]:.1f}) to ({b[0]:.1f}, {b[1]:.1f}) "
@@ -153,7 +170,13 @@ class FreeSpace:
         chain = [j]
         while chain[-1] != i:
             chain.append(int(self._pred[i, chain[-1]]))
-        return np.vstack([a, self.nodes[chain[::-1]], b])
+        return _dedupe(np.vstack([a0, a, self.nodes[chain[::-1]], b, b0]))
+
+
+def _dedupe(pts: np.ndarray) -> np.ndarray:
+    keep = np.ones(len(pts), dtype=bool)
+    keep[1:] = np.any(np.abs(np.diff(pts, axis=0)) > 1e-9, axis=1)
+    return pts[keep]
 
 
 def densify(path: np.ndarray, step_m: float, where: np.ndarray | None = None) -> np.ndarray:

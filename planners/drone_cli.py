@@ -219,7 +219,8 @@ def _survey_figures(plan: Plan) -> dict[str, Any]:
            "working_length_m": m.working_length_m, "coverage_ratio": m.coverage_ratio,
            "overlap_ratio": m.overlap_ratio, "boundary_violations": m.boundary_violations,
            "duration_s": m.duration_s, "plan_time_s": meta.get("plan_time_s"), "gsd_m": meta.get("gsd_m"),
-           "footprint_m": meta.get("footprint_m")}
+           "footprint_m": meta.get("footprint_m"), "terrain_following": meta.get("terrain_following", False),
+           "height_m": [float(plan.path["z"].min()), float(plan.path["z"].max())] if len(plan) else None}
     if plan.sorties:
         out.update({"n_sorties": len(plan.sorties), "flight_time_s": meta.get("flight_time_s"),
                     "job_time_s": meta.get("job_time_s"), "payload_l": sum(s.payload_l for s in plan.sorties),

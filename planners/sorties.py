@@ -106,7 +106,10 @@ def _litres_per_stretch(path: np.ndarray, impl: Implement | None, width_m: float
 
 def _work(plan: Plan, model: FlightModel, impl: Implement | None, step_m: float) -> _Work:
     working = plan.path["sections"][:-1] != 0 if len(plan) > 1 else np.zeros(0, bool)
-    path = densify(plan.path, step_m, working)
+    if not working.any():
+        raise PlanError("the plan has no working stretch to fly in sorties")
+    on = np.flatnonzero(working)
+    path = densify(plan.path[on[0]:on[-1] + 2], step_m, working[on[0]:on[-1] + 1])
     t = model.stretch_times(path)
     litres = _litres_per_stretch(path, impl, plan.width_m)
     p0, k = model.power_chord(path["speed"][:-1].astype(float))
@@ -183,12 +186,22 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
     dist = legs.distances(pts)
     dep = np.argmin(dist, axis=1)
     back_m = dist[np.arange(len(cand)), dep]
+    # A sortie that resumes where a pass ended flies straight to the start of the next working stretch.
+    starts = np.zeros(len(path), dtype=bool)
+    starts[:-1] = path["sections"][:-1] != 0
+    begins = np.flatnonzero(starts[cand])
+    nxt = begins[np.minimum(np.searchsorted(begins, np.arange(len(cand))), len(begins) - 1)] \
+        if len(begins) else np.arange(len(cand))
+    resume = np.where(nxt >= np.arange(len(cand)), nxt, np.arange(len(cand)))
     if params.launch_xy is None:
-        launch = depots[int(np.argmin(dist[0]))]
-        out_m = back_m.copy()
+        launch = depots[int(np.argmin(dist[resume[0]]))]
     else:
         launch = np.asarray(params.launch_xy, dtype=float)
-        out_m = np.concatenate([legs.to(pts[:1], launch), back_m[1:]])
+    out_m = np.zeros(len(cand))
+    for d in range(len(depots)):
+        mine = np.flatnonzero(dep == d)
+        out_m[mine] = legs.to(pts[resume[mine]], depots[d])
+    out_m[0] = float(legs.to(pts[resume[:1]], launch)[0])
 
     # Time and energy that do not depend on where the work stops, as (seconds, speed) pieces.
     on = path["sections"][:-1] != 0
@@ -208,16 +221,17 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
 
     def price(ia: int, ib: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(seconds, Wh, litres loaded) of the sorties from candidate ``ia`` to each candidate in ``ib``."""
+        out_s = out_m[ia] / v_t
+        ia = int(resume[ia])
         need = lit[ib] - lit[ia]
         load = need * (1.0 + params.payload_margin)
         m_out, m_back = rho * load, rho * (load - need)
-        t_out = out_m[ia] / v_t
         t_back = back_m[ib] / v_t
         work_wh = (e0[ib] - e0[ia] + rho * (load + lit[ia]) * (kk[ib] - kk[ia]) - rho * (kl[ib] - kl[ia]))
-        wh = work_wh + ((up_s * (hover0 + hoverk * m_out) + (t_out + resume_s) * (trans0 + transk * m_out))
+        wh = work_wh + ((up_s * (hover0 + hoverk * m_out) + (out_s + resume_s) * (trans0 + transk * m_out))
                         + (t_back + finish_s) * (trans0 + transk * m_back) + down_s * (hover0 + hoverk * m_back)
                         ) / 3600.0
-        secs = (up_s + t_out + resume_s + finish_s + down_s) + (t_c[ib] - t_c[ia]) + t_back
+        secs = (up_s + out_s + resume_s + finish_s + down_s) + (t_c[ib] - t_c[ia]) + t_back
         return secs, wh, load
 
     n = len(cand)
@@ -233,14 +247,17 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
             continue
         hi = min(int(lit.searchsorted(lit[ia] + tank_cap + 1e-9, side="right")),
                  int(e0.searchsorted(e0[ia] + battery, side="right")), n)
-        window = slice(ia + 1, max(hi, ia + 2))
+        first = int(resume[ia]) + 1
+        if first >= n:
+            continue
+        window = slice(first, max(hi, first + 1))
         secs, wh, load = price(ia, window)
         ok = (wh <= battery) & (load <= tank_ok)
         idx = np.flatnonzero(ok)
         if len(idx) == 0:
             continue
         total = here + (_BIG_S + params.service_time_s) + secs[idx]
-        idx += ia + 1
+        idx += first
         better = total < best[idx]
         best[idx[better]] = total[better]
         prev[idx[better]] = ia
@@ -254,7 +271,7 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
     while chain[-1] != 0:
         chain.append(int(prev[chain[-1]]))
     chain.reverse()
-    return _assemble(plan, w, cand, chain, price, dep, launch, depots, legs, alt, v_t, params,
+    return _assemble(plan, w, cand, resume, chain, price, dep, launch, depots, legs, alt, v_t, params,
                      {"battery_wh": vehicle.battery_wh, "tank_l": tank, "vehicle": vehicle.name})
 
 
@@ -262,7 +279,8 @@ def _leg(xy: np.ndarray, alt: float, speed: float) -> np.ndarray:
     return make_path(xy, kind=SegmentKind.SERVICE, speed_mps=speed, z_m=alt)
 
 
-def _assemble(plan: Plan, w: _Work, cand: np.ndarray, chain: Sequence[int], price: Any, dep: np.ndarray,
+def _assemble(plan: Plan, w: _Work, cand: np.ndarray, resume: np.ndarray, chain: Sequence[int], price: Any,
+              dep: np.ndarray,
               launch: np.ndarray, depots: np.ndarray, legs: _Legs, alt: float, v_t: float,
               params: SortieParams, info: dict[str, Any]) -> Plan:
     path = w.path
@@ -272,7 +290,7 @@ def _assemble(plan: Plan, w: _Work, cand: np.ndarray, chain: Sequence[int], pric
     here = launch
     start = 0
     for ia, ib in pairwise(chain):
-        a, b = int(cand[ia]), int(cand[ib])
+        a, b = int(cand[resume[ia]]), int(cand[ib])
         secs, wh, load = (float(v[0]) for v in price(ia, slice(ib, ib + 1)))
         p_a = np.array([path["x"][a], path["y"][a]])
         p_b = np.array([path["x"][b], path["y"][b]])

@@ -211,6 +211,7 @@ class _Areas:
     work: BaseGeometry      # what the implement must work (target, minus obstacles)
     lines: BaseGeometry     # where the passes run
     flyable: BaseGeometry   # where the drone may fly
+    cover: BaseGeometry     # flyable, with a micrometre of tolerance, prepared for tests
 
 
 def _areas(field: Field, target: BaseGeometry | None, params: SurveyParams) -> _Areas:
@@ -225,7 +226,9 @@ def _areas(field: Field, target: BaseGeometry | None, params: SurveyParams) -> _
     work = _multi(parts)
     lines = work if params.obstacles == "avoid" else _multi([Polygon(p.exterior) for p in parts])
     inside = _polygons(lines.intersection(fly))   # passes keep the margin
-    return _Areas(work, _multi(inside) if inside else lines, fly)
+    cover = fly.buffer(1e-6)
+    shapely.prepare(cover)
+    return _Areas(work, _multi(inside) if inside else lines, fly, cover)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,17 +289,26 @@ class _Builder:
         return np.array([s["x"], s["y"], s["heading"]])
 
 
+def _lines(geom: BaseGeometry) -> list[LineString]:
+    return [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, LineString) and g.length > 1e-6]
+
+
 def _spray_cuts(areas: _Areas, swath_set: SwathSet, across: float, lo: float, hi: float,
                 overfly: bool) -> list[tuple[float, float, bool]]:
     """Stretches ``(from, to, working)`` of one line piece in along-track metres: off over obstacles and
     outside the target; the kernel's end extensions stay working."""
+    ends = swath_set.to_world(np.array([lo, hi]), np.array([across, across]))
+    d = swath_set.direction
+    if not areas.cover.covers(LineString(ends)):   # the kernel's end extensions may overshoot by centimetres
+        inside = [np.asarray(g.coords) @ d for g in _lines(LineString(ends).intersection(areas.flyable))]
+        if inside:
+            lo, hi = max(lo, min(float(a.min()) for a in inside)), min(hi, max(float(a.max()) for a in inside))
+            ends = swath_set.to_world(np.array([lo, hi]), np.array([across, across]))
     if not overfly:
         return [(lo, hi, True)]
-    ends = swath_set.to_world(np.array([lo, hi]), np.array([across, across]))
     inter = LineString(ends).intersection(areas.work)
-    d = swath_set.direction
     spans = [(float(np.dot(np.asarray(g.coords)[0], d)), float(np.dot(np.asarray(g.coords)[-1], d)))
-             for g in getattr(inter, "geoms", [inter]) if isinstance(g, LineString) and g.length > 1e-6]
+             for g in _lines(inter)]
     spans = sorted((min(a, b), max(a, b)) for a, b in spans)
     if not spans:
         return [(lo, hi, False)]
@@ -375,8 +387,7 @@ def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | No
     """A drone's passes over ``field`` (or over ``target``, a zone of it), starting near ``start_xy``."""
     t0 = time.perf_counter()
     areas = _areas(field, target, params)
-    clearance = areas.flyable.buffer(1e-6)
-    shapely.prepare(clearance)
+    clearance = areas.cover
     free = FreeSpace(areas.flyable, clearance_m=max(0.5, min(2.0, 0.25 * params.width_m)))
     start = np.asarray(start_xy, dtype=float)[:2] if start_xy is not None else None
     layout = choose_layout(areas, clearance, params, start)

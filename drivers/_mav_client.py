@@ -18,12 +18,14 @@ import os
 import select
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, Iterator, Sequence
 
 from agrifleet.core.errors import CommandRejected, ConnectionLost, DriverTimeout
 from agrifleet.sim._mav_links import Link
 from agrifleet.sim._mav_proto import GLOBAL_FRAMES, MavMissionResult, MavResult, MavType
+
+from ._mav_fastlane import Reply, UploadLane
 
 __all__ = ["MavClient", "WireItem"]
 
@@ -62,6 +64,7 @@ class MavClient:
         self._stop = threading.Event()
         self._match: Callable[[Any], bool] | None = None
         self._matches: collections.deque[Any] = collections.deque()
+        self._lane = UploadLane(self.conn)
         self._thread = threading.Thread(target=self._reader, name="agrifleet-mavlink", daemon=True)
         self._thread.start()
         self.last_rx = -math.inf
@@ -192,7 +195,10 @@ class MavClient:
 
     # -- mission protocol ----------------------------------------------------------------------------
     def upload(self, call: str, items: Sequence[WireItem], mission_type: int = 0) -> int:
-        """Upload ``items``; returns the number of item requests answered. Raises on refusal or silence."""
+        """Upload ``items``; returns the number of item requests answered. Raises on refusal or silence.
+
+        The vehicle drives the exchange (it asks for each item, and asks again for one it missed); on a
+        datagram link without signing the requests are read and the items written by the fast lane."""
         ts, tc = self.target_system, self.target_component
         mav = self.mav
         answered = 0
@@ -202,37 +208,76 @@ class MavClient:
             return (t in ("MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK") and self._for_me(m)
                     and self._from_target(m) and getattr(m, "mission_type", 0) == mission_type)
 
-        with self.exchange():
+        lane = self._lane if UploadLane.usable(self.conn) else None
+        ready: tuple[int, bytes] = (-1, b"")    # the item frame built ahead (fast lane)
+        with self.exchange(), (lane.blocking() if lane is not None else nullcontext()):
+            self._match = is_reply
             count = mav.mission_count_encode(ts, tc, len(items), mission_type)
             reply = None
             for _ in range(COUNT_RETRIES + 1):
                 self.send(count)
-                reply = self.wait(is_reply, COUNT_RETRY_S)
+                reply = self._reply(lane, is_reply, mission_type, COUNT_RETRY_S)
                 if reply is not None:
                     break
             while reply is not None:
-                kind = reply.get_type()
+                kind, seq = reply.kind, reply.value
                 if kind == "MISSION_ACK":
-                    result = _enum(MavMissionResult, reply.type)
+                    result = _enum(MavMissionResult, seq)
                     if result is MavMissionResult.ACCEPTED and (answered >= len(items) or not items):
                         return answered
                     name = result.name if isinstance(result, MavMissionResult) else str(result)
                     raise CommandRejected(call, name, f"{len(items)} items, mission type {mission_type}")
-                seq = reply.seq
                 if not 0 <= seq < len(items):
                     raise CommandRejected(call, "INVALID_SEQUENCE",
                                           f"vehicle asked for item {seq} of {len(items)}")
-                frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
-                if kind == "MISSION_REQUEST_INT":
+                if kind == "MISSION_REQUEST_INT" and lane is not None:
+                    frame = ready[1] if ready[0] == seq else \
+                        lane.item((ts, tc), seq, items[seq], mission_type)
+                    lane.send(frame)
+                    if seq + 1 < len(items):        # build the next one while the vehicle works
+                        ready = (seq + 1, lane.item((ts, tc), seq + 1, items[seq + 1], mission_type))
+                elif kind == "MISSION_REQUEST_INT":
+                    frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
                     self.send(mav.mission_item_int_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3,
                                                           p4, x, y, z, mission_type))
                 else:                       # legacy request: float degrees
+                    frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
                     k = 1e-7 if frame in GLOBAL_FRAMES else 1.0
                     self.send(mav.mission_item_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3, p4,
                                                       x * k, y * k, z, mission_type))
                 answered = max(answered, seq + 1)
-                reply = self.wait(is_reply, ITEM_TIMEOUT_S)
+                reply = self._reply(lane, is_reply, mission_type, ITEM_TIMEOUT_S)
         raise DriverTimeout(call, "TIMEOUT", f"mission upload stalled after {answered} of {len(items)} items")
+
+    def _reply(self, lane: UploadLane | None, match: Callable[[Any], bool], mission_type: int,
+               timeout_s: float) -> Reply | None:
+        """The next request or ACK of an upload, through the fast lane when there is one."""
+        if lane is None:
+            msg = self.wait(match, timeout_s)
+            return None if msg is None else _as_reply(msg)
+        if self._matches:                       # decoded by the generic path on an earlier round
+            return _as_reply(self._matches.popleft())
+        me = (self.mav.srcSystem, self.mav.srcComponent)
+        deadline = self._clock() + timeout_s
+        while True:
+            now = self._clock()
+            if now >= self._next_hb:
+                self._heartbeat(now)
+            if now >= deadline:
+                return None
+            data = lane.recv()                  # blocks up to the lane's poll period
+            if not data:
+                continue
+            r = lane.read(data)
+            if (r is not None and r.src_system == self.target_system
+                    and r.src_component == self.target_component and r.target_system in (0, me[0])
+                    and r.target_component in (0, me[1]) and r.mission_type == mission_type):
+                self.last_rx = now
+                return r
+            for msg in self.link.decode(data):  # anything else: the generic path (telemetry, odd frames)
+                self._dispatch(msg)
+            if self._matches:
+                return _as_reply(self._matches.popleft())
 
     def download(self, call: str, mission_type: int = 0) -> list[Any]:
         """The vehicle's items of ``mission_type`` (MISSION_ITEM_INT messages, in seq order)."""
@@ -289,6 +334,13 @@ class MavClient:
         if self._clock() - self.last_rx > timeout_s:
             raise ConnectionLost(call, "NO_HEARTBEAT", f"nothing from system {self.target_system} for "
                                                        f"{timeout_s:g} s")
+
+
+def _as_reply(msg: Any) -> Reply:
+    kind = msg.get_type()
+    value = msg.type if kind == "MISSION_ACK" else msg.seq
+    return Reply(kind, value, getattr(msg, "mission_type", 0), msg.target_system, msg.target_component,
+                 msg.get_srcSystem(), msg.get_srcComponent())
 
 
 def _enum(cls: Any, value: int) -> Any:

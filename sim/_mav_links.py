@@ -146,6 +146,18 @@ class Link:
             self._keep([msg], out)
         return out
 
+    def decode(self, data: bytes) -> list[Any]:
+        """The messages in bytes already read from this link (bad frames counted and dropped)."""
+        out: list[Any] = []
+        try:
+            msgs = self.conn.mav.parse_buffer(data)
+        except self._mav_error:
+            self.bad_messages += 1
+            return out
+        if msgs:
+            self._keep(msgs, out)
+        return out
+
     def _keep(self, msgs: list[Any], out: list[Any]) -> None:
         for msg in msgs:
             if msg.get_type() == "BAD_DATA":

@@ -250,8 +250,9 @@ def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[:
     Pieces of one line that lie in the same stretch of the ``allowed`` polygon (where the implement stays
     in the field) form one swath. Each swath is extended as far as its strip's two edges and any polygon
     vertex inside the strip reach, then clamped to its stretch. Returns per swath: line index, core start
-    and end (centre line), extended start and end, the slanted part of each extension, and the inner
-    area each extension covers (midpoint rule over ``nsub`` lines across the strip).
+    and end (centre line), extended start and end, the slanted part of each extension, the inner area each
+    extension covers and the inner area the whole swath covers (midpoint rule over ``nsub`` lines across
+    the strip).
     """
     cdef Py_ssize_t n = xs.shape[0], na = axs.shape[0], nl = centres.shape[0]
     cdef Py_ssize_t cap = nl * (n // 2 + 1) + 1, count = 0
@@ -279,7 +280,7 @@ def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[:
     for i in range(na):
         a_along[i] = axs[i] * ca + ays[i] * sa
         a_across[i] = -axs[i] * sa + ays[i] * ca
-    out = [np.empty(cap, dtype=np.int64)] + [np.empty(cap, dtype=np.float64) for _ in range(8)]
+    out = [np.empty(cap, dtype=np.int64)] + [np.empty(cap, dtype=np.float64) for _ in range(9)]
     cdef cnp.int64_t[::1] o_line = out[0]
     cdef double[::1] o_lo = out[1]
     cdef double[::1] o_hi = out[2]
@@ -289,6 +290,8 @@ def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[:
     cdef double[::1] o_se = out[6]
     cdef double[::1] o_gs = out[7]
     cdef double[::1] o_ge = out[8]
+    cdef double[::1] o_cov = out[9]
+    cdef double cov
     cdef Py_ssize_t big = max(n, na) + 2
     cdef double* hits = <double*> malloc(big * sizeof(double))
     cdef double* p0 = <double*> malloc(big * sizeof(double))
@@ -429,7 +432,12 @@ def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[:
                         end = hi
                     gs = 0.0
                     ge = 0.0
+                    cov = 0.0
                     for t in range(nsb):
+                        x0 = sb1[t] if sb1[t] < end else end
+                        x1 = sb0[t] if sb0[t] > start else start
+                        if x0 - x1 > 0:
+                            cov += x0 - x1
                         x0 = sb1[t] if sb1[t] < lo else lo
                         x1 = sb0[t] if sb0[t] > start else start
                         if x0 - x1 > 0:
@@ -447,6 +455,7 @@ def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[:
                     o_se[count] = 0.0 if tip_e else _slant(hi, r_lo1, r_hi1, end - hi)
                     o_gs[count] = strip * gs
                     o_ge[count] = strip * ge
+                    o_cov[count] = strip * cov
                     count += 1
                     g = g_end
     finally:

@@ -163,8 +163,9 @@ def build_swaths(xs: np.ndarray, ys: np.ndarray, ring_offsets: np.ndarray, axs: 
             slant_e = 0.0 if tip_e else _slant(hi, reach[0][1], reach[1][1], end - hi)
             gain_s = strip * float(np.clip(np.minimum(s1, lo) - np.maximum(s0, start), 0, None).sum())
             gain_e = strip * float(np.clip(np.minimum(s1, end) - np.maximum(s0, hi), 0, None).sum())
-            rows.append((q, lo, hi, start, end, slant_s, slant_e, gain_s, gain_e))
+            covered = strip * float(np.clip(np.minimum(s1, end) - np.maximum(s0, start), 0, None).sum())
+            rows.append((q, lo, hi, start, end, slant_s, slant_e, gain_s, gain_e, covered))
     if not rows:
-        return (np.zeros(0, np.int64),) + tuple(np.zeros(0) for _ in range(8))
+        return (np.zeros(0, np.int64),) + tuple(np.zeros(0) for _ in range(9))
     cols = list(zip(*rows))
     return (np.asarray(cols[0], dtype=np.int64),) + tuple(np.asarray(c, dtype=float) for c in cols[1:])

@@ -7,6 +7,7 @@ the headland passes around obstacles, then the boundary passes from the inside o
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from .swaths import SwathSet, make_swaths, score_angles
 from .turns import Connector, Piece
 
 __all__ = ["CoveragePlanner", "plan_field", "choose_angle"]
+
+logger = logging.getLogger(__name__)
 
 _SHORTLIST = 4
 _PHASES = (0.0, -1.0, 1.0, -0.5, 0.5)
@@ -76,9 +79,12 @@ def _distinct_minima(angles: np.ndarray, cost: np.ndarray, count: int) -> list[f
 
 
 def _layout(inner: Any, allowed: Any, clearance: Any, angle: float, params: CoverageParams) -> _Layout:
-    # where the lines sit within their play decides which slivers the strips leave or graze
-    swath_set = min((make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, phase)
-                     for phase in _PHASES), key=lambda ss: sum(s.length_m for s in ss.swaths))
+    # where the lines sit within their play decides which slivers the strips leave or graze: the
+    # shortest set that still covers enough, else the one that covers most
+    sets = [make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, phase) for phase in _PHASES]
+    enough = [ss for ss in sets if ss.covered_m2 >= 0.999 * params.min_coverage * inner.area]
+    swath_set = (min(enough, key=lambda ss: sum(s.length_m for s in ss.swaths)) if enough
+                 else max(sets, key=lambda ss: ss.covered_m2))
     cells = split_cells(swath_set, clearance)
     kind = params.turns
     options = [route_cell(swath_set, c, params.turn_radius_m, kind) for c in cells]
@@ -121,7 +127,13 @@ class _PathBuilder:
     def path(self) -> np.ndarray:
         if not self.chunks:
             return np.zeros(0, dtype=PATH_DTYPE)
-        return np.concatenate(self.chunks)
+        path = np.concatenate(self.chunks)
+        # A curve's last step can be a sliver (its length is rarely a whole number of steps); a sample a
+        # millimetre from the next one only adds heading noise. Cusps (reversing) keep both samples.
+        step = np.hypot(np.diff(path["x"]), np.diff(path["y"]))
+        drop = np.append((step < 1e-3) & (path["direction"][1:] == path["direction"][:-1]), False)
+        drop[0] = False
+        return path[~drop]
 
 
 def _swath_samples(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -151,12 +163,10 @@ def _drive_cells(routes: list[CellRoute], swath_set: SwathSet, conn: Connector, 
                 p_start, p_end, p_id = pending
                 exit_pose = np.array([p_end[0], p_end[1], plan_pose[2]])
                 entry_pose = np.array([start[0], start[1], heading])
-                if first_in_cell:
-                    pieces = conn.transit(exit_pose, entry_pose)
-                    cut_a = cut_b = 0.0
-                else:
-                    pieces, cut_a, cut_b = conn.turn(exit_pose, entry_pose, max(0.0, pending_slack),
-                                                     max(0.0, start_slack))
+                pieces, cut_a, cut_b = conn.turn(
+                    exit_pose, entry_pose, max(0.0, pending_slack), max(0.0, start_slack),
+                    0.5 * float(np.hypot(*(p_end - p_start))), 0.5 * float(np.hypot(*(end - start))),
+                    SegmentKind.TRANSIT if first_in_cell else SegmentKind.TURN)
                 p_end = p_end - cut_a * np.array([math.cos(plan_pose[2]), math.sin(plan_pose[2])])
                 build.add(_swath_samples(p_start, p_end), SegmentKind.SWATH, p_id)
                 build.add_pieces(pieces)
@@ -172,11 +182,31 @@ def _drive_cells(routes: list[CellRoute], swath_set: SwathSet, conn: Connector, 
     return plan_pose, swath_id
 
 
+def headland_passes_needed(params: CoverageParams) -> int:
+    """The headland passes to drive: as asked, or more when that band is too narrow to turn in.
+
+    A U-turn reaches a turning radius beyond the swath end, with half the implement beside it; a headland
+    narrower than that would put turns over the boundary or pull the swaths back short of it (no passes at all keeps a bare turning band
+    inside the field instead, see :func:`~agrifleet.planners.headlands.build_headlands`).
+    """
+    asked = params.headland_passes
+    if asked == 0:
+        return 0
+    # a quarter radius to spare: ends at a slanted boundary and skip-row turns reach a little further
+    need = math.ceil((1.25 * params.turn_radius_m + 0.5 * params.width_m + params.boundary_margin_m)
+                     / params.width_m - 1e-9)
+    if need > asked:
+        logger.warning("%d headland pass(es) of %.1f m leave no room for a %.1f m turning radius; driving %d",
+                       asked, params.width_m, params.turn_radius_m, need)
+    return max(asked, need)
+
+
 def plan_polygon(boundary: Polygon, params: CoverageParams) -> tuple[np.ndarray, dict[str, Any]]:
     """Plan one polygon (holes = obstacles): the path array and planner facts for ``Plan.meta``."""
     w, r = params.width_m, params.turn_radius_m
     margin = params.boundary_margin_m
-    heads = build_headlands(boundary, params.headland_passes, w, r, params.sample_step_m, margin)
+    passes = headland_passes_needed(params)
+    heads = build_headlands(boundary, passes, w, r, params.sample_step_m, margin)
     conn = Connector(boundary, heads.road, r, params.turns, params.sample_step_m, margin)
     allowed = boundary.buffer(-(0.5 * w + margin))
     build = _PathBuilder(params)
@@ -206,6 +236,7 @@ def plan_polygon(boundary: Polygon, params: CoverageParams) -> tuple[np.ndarray,
         "n_cells": len(layout.routes) if layout else 0,
         "unclear_connections": conn.fallbacks,
         "headland_transit_m": headland_transit,
+        "headland_passes": passes,
     }
     return path, meta
 
@@ -249,7 +280,7 @@ def plan_field(field: Field, params: CoverageParams, *, implement: str = "", veh
                 width_m=params.width_m, turn_radius_m=params.turn_radius_m, implement=implement,
                 vehicle=vehicle, params=params.to_dict(), meta=meta)
     if with_metrics:
-        plan = plan.with_(metrics=measure(plan, params.headland_passes))
+        plan = plan.with_(metrics=measure(plan, meta["headland_passes"]))
     return plan
 
 

@@ -106,8 +106,10 @@ def _one_field(path: str, crs: str, name: str | None) -> Field:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("field", metavar="FIELD", help="GeoJSON, KML, Shapefile (.shp) or WKT field file")
-    parser.add_argument("--field", dest="field_name", metavar="NAME", help="the field to plan, when the file has several")
-    parser.add_argument("--crs", choices=CRS_CHOICES, default="auto", help="coordinates of the file (default auto)")
+    parser.add_argument("--field", dest="field_name", metavar="NAME",
+                        help="the field to plan, when the file has several")
+    parser.add_argument("--crs", choices=CRS_CHOICES, default="auto",
+                        help="coordinates of the file (default auto)")
     parser.add_argument("--depot", action="append", metavar="X,Y",
                         help="refill/landing point in the field's local metres (repeat for several)")
     parser.add_argument("--depot-lonlat", action="append", metavar="LON,LAT", help="refill point in WGS84")
@@ -115,7 +117,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="zero: stop and side-step inside the field (default); arc: half circle beyond the line")
     parser.add_argument("--obstacles", choices=("avoid", "overfly"), default="avoid",
                         help="fly round the field's obstacles (default) or over them with the implement off")
-    parser.add_argument("--reserve", type=float, default=0.2, metavar="F", help="battery share kept back (0.2)")
+    parser.add_argument("--reserve", type=float, default=0.2, metavar="F",
+                        help="battery share kept back (0.2)")
     parser.add_argument("--refill-time", type=float, default=120.0, metavar="S",
                         help="time on the ground between sorties (120 s)")
     parser.add_argument("--map", metavar="PICTURE", help="draw the plans (.png or .svg)")
@@ -155,14 +158,21 @@ class SurveyCommand:
         _common(parser)
         parser.add_argument("--implement", required=True, metavar="SPEC",
                             help="drone implement, e.g. camera:altitude_m=80 or sprayer:platform=air,boom_width_m=7")
-        parser.add_argument("--vehicle", default="drone", metavar="SPEC", help="drone[:key=value,...] (default drone)")
-        parser.add_argument("--altitude", type=float, metavar="M", help="height above ground (a camera's sets the GSD)")
-        parser.add_argument("--speed", type=float, metavar="M/S", help="working speed (default: vehicle and implement)")
-        parser.add_argument("--angle", type=float, metavar="DEG", help="line direction, degrees CCW from east (auto)")
-        parser.add_argument("--margin", type=float, default=0.0, metavar="M", help="keep this far inside the field")
+        parser.add_argument("--vehicle", default="drone", metavar="SPEC",
+                            help="drone[:key=value,...] (default drone)")
+        parser.add_argument("--altitude", type=float, metavar="M",
+                            help="height above ground (a camera's sets the GSD)")
+        parser.add_argument("--speed", type=float, metavar="M/S",
+                            help="working speed (default: vehicle and implement)")
+        parser.add_argument("--angle", type=float, metavar="DEG",
+                            help="line direction, degrees CCW from east (auto)")
+        parser.add_argument("--margin", type=float, default=0.0, metavar="M",
+                            help="keep this far inside the field")
         parser.add_argument("--tank", type=float, metavar="L", help="tank volume (default: the vehicle's)")
-        parser.add_argument("--battery", type=float, metavar="WH", help="battery energy (default: the vehicle's)")
-        parser.add_argument("--terrain", metavar="NPZ", help="height map (.npz: heights_m, origin_xy, cell_m)")
+        parser.add_argument("--battery", type=float, metavar="WH",
+                            help="battery energy (default: the vehicle's)")
+        parser.add_argument("--terrain", metavar="NPZ",
+                            help="height map (.npz: heights_m, origin_xy, cell_m)")
         parser.add_argument("-o", "--output", metavar="PLAN", help="write the plan (.geojson or .msgpack)")
         parser.add_argument("--out-crs", choices=OUT_CRS, default="wgs84", help="datum of GeoJSON output")
 
@@ -262,7 +272,8 @@ class PlanJobCommand:
                             help="one vehicle KIND[:key=value,...], e.g. drone:name=d1,tank_l=30 (repeatable)")
         parser.add_argument("--ground-implement", default="", metavar="SPEC", help="what the tractors carry")
         parser.add_argument("--air-implement", default="", metavar="SPEC", help="what the drones carry")
-        parser.add_argument("--headland-passes", type=int, default=2, metavar="N", help="tractor headland passes (2)")
+        parser.add_argument("--headland-passes", type=int, default=2, metavar="N",
+                            help="tractor headland passes (2)")
         parser.add_argument("--tolerance", type=float, default=0.05, metavar="F",
                             help="finish times may differ by this share (0.05)")
         parser.add_argument("-o", "--output", metavar="DIR", help="write one plan file per vehicle into DIR")

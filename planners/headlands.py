@@ -12,6 +12,7 @@ The inner field -- what swaths must cover -- is the field shrunk by all headland
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +25,8 @@ __all__ = ["HeadlandPass", "Headlands", "build_headlands", "ring_points", "smoot
 
 
 def _buffer(geom: BaseGeometry, distance_m: float, step_m: float, **kw) -> BaseGeometry:
-    """Buffer with arcs fine enough that their chords are no longer than ``step_m``."""
-    quad_segs = max(8, int(np.ceil(0.5 * np.pi * abs(distance_m) / step_m)))
+    """Buffer with arcs fine enough that their chords are no longer than half of ``step_m``."""
+    quad_segs = max(8, int(np.ceil(np.pi * abs(distance_m) / step_m)))
     return geom.buffer(distance_m, quad_segs=quad_segs, **kw)
 
 
@@ -69,7 +70,11 @@ def _polygons(geom: BaseGeometry) -> list[Polygon]:
 
 def ring_points(ring: LinearRing, ccw: bool, step_m: float) -> np.ndarray:
     """Points of a closed ring in the given orientation, densified to at most ``step_m`` apart."""
-    coords = np.asarray(ring.coords)[:, :2]
+    # overlays leave millimetre zigzags where arcs of successive buffers meet; a 2 mm simplification
+    # removes them without moving the pass
+    coords = np.asarray(ring.simplify(0.002, preserve_topology=False).coords)[:, :2]
+    if len(coords) < 4:
+        coords = np.asarray(ring.coords)[:, :2]
     if coords.shape[0] > 1 and np.allclose(coords[0], coords[-1]):
         coords = coords[:-1]
     x, y = coords[:, 0], coords[:, 1]
@@ -112,20 +117,40 @@ def _pass_geometry(field: Polygon, offset_m: float, radius_m: float, step_m: flo
     """
     outer = Polygon(field.exterior)
     holes = [Polygon(h) for h in field.interiors]
-    extra = 0.0
-    for attempt in range(8):
+    step_out = max(0.25 * radius_m, 0.5)
+    # closed first, pushed further in while not clear; unclosed (reflex corners keep the offset's own
+    # radius) only when closing cannot be made clear, e.g. in a notch narrower than the turning circle
+    for closing, extra in [(True, k * step_out) for k in range(6)] + [(False, k * step_out) for k in range(6)]:
         d = offset_m + extra
         core = _buffer(outer, -d, step_m)
-        if attempt % 2 == 0:
+        if closing:
             core = _close(core, radius_m, step_m)
         keep_out = [_close(_buffer(h, max(d, radius_m), step_m), radius_m, step_m) for h in holes]
         region = core.difference(shapely.union_all(keep_out)) if keep_out else core
+        if closing:
+            region = _close(region, radius_m, step_m)
         region = _open(region, radius_m, step_m)
-        if region.is_empty or clearance.covers(region.boundary):
+        if region.is_empty or (clearance.covers(region.boundary) and _smooth(region, radius_m, step_m)):
             return region
-        if attempt % 2 == 1:
-            extra += max(0.25 * radius_m, 0.5)
     return Polygon()
+
+
+def _smooth(region: BaseGeometry, radius_m: float, step_m: float) -> bool:
+    """No ring bends more at one vertex than an arc of the turning radius does over a few steps (overlays
+    of nearly touching regions leave cusps that no smoothing radius removes)."""
+    limit = max(math.radians(12.0), 4.0 * step_m / radius_m)
+    for poly in _polygons(region):
+        for ring in [poly.exterior, *poly.interiors]:
+            pts = np.asarray(ring.simplify(0.002, preserve_topology=False).coords)[:, :2]
+            d = np.diff(pts, axis=0)
+            d = d[np.hypot(d[:, 0], d[:, 1]) > 1e-9]
+            if len(d) < 3:
+                return False
+            h = np.arctan2(d[:, 1], d[:, 0])
+            turn = np.abs(np.angle(np.exp(1j * np.diff(np.append(h, h[0])))))
+            if turn.max() > limit:
+                return False
+    return True
 
 
 def _enclosed_hole(ring: Polygon, field: Polygon) -> int:

@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from agrifleet.core.errors import ConfigError, PlanError
@@ -56,6 +56,8 @@ class SortieParams:
     service_time_s: float = 120.0       # on the ground between sorties: refill, battery swap
     break_step_m: float = 10.0          # spacing of candidate breakpoints along the work
     avoid_obstacles: bool = True        # legs to depots go round the field's obstacles
+    breaks: Literal["anywhere", "pass_ends"] = "anywhere"  # pass_ends: never stop in the middle of a pass
+    search: Literal["fewest", "greedy"] = "fewest"  # greedy: each sortie as long as it goes (next fit)
 
     def __post_init__(self) -> None:
         pts = tuple((float(x), float(y)) for x, y in self.depots)
@@ -75,6 +77,10 @@ class SortieParams:
             raise ConfigError(f"sorties: break step = {self.break_step_m!r} must be > 0")
         if self.service_alt_m is not None and not (math.isfinite(self.service_alt_m) and self.service_alt_m > 0):
             raise ConfigError(f"sorties: service height = {self.service_alt_m!r} must be > 0")
+        if self.breaks not in ("anywhere", "pass_ends"):
+            raise ConfigError(f"sorties: breaks = {self.breaks!r} must be 'anywhere' or 'pass_ends'")
+        if self.search not in ("fewest", "greedy"):
+            raise ConfigError(f"sorties: search = {self.search!r} must be 'fewest' or 'greedy'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +124,16 @@ def _work(plan: Plan, model: FlightModel, impl: Implement | None, step_m: float)
                  _prefix(t * k * used[:-1] / 3600.0))
 
 
-def _candidates(path: np.ndarray) -> np.ndarray:
-    """Samples a sortie may start or end at: on or at the ends of working stretches, and the path's ends."""
+def _candidates(path: np.ndarray, breaks: str) -> np.ndarray:
+    """Samples a sortie may start or end at: on or at the ends of working stretches (only their ends, for
+    ``pass_ends``), and the path's ends."""
     on = path["sections"][:-1] != 0
     mark = np.zeros(len(path), dtype=bool)
-    mark[:-1] |= on
-    mark[1:] |= on
+    if breaks == "pass_ends":
+        mark[1:-1] = on[1:] != on[:-1]
+    else:
+        mark[:-1] |= on
+        mark[1:] |= on
     mark[[0, -1]] = True
     return np.flatnonzero(mark)
 
@@ -181,7 +191,7 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
     alt = params.service_alt_m if params.service_alt_m is not None else max(z_work, 1.0)
     v_t = vehicle.transit_speed_mps
     legs = _Legs(_service_space(plan, depots, params.avoid_obstacles), depots)
-    cand = _candidates(path)
+    cand = _candidates(path, params.breaks)
     pts = np.column_stack([path["x"][cand], path["y"][cand]])
     dist = legs.distances(pts)
     dep = np.argmin(dist, axis=1)
@@ -241,9 +251,11 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
     tank_cap = tank / (1.0 + params.payload_margin) if tank > 0 else math.inf
     tank_ok = tank + 1e-9 if tank > 0 else math.inf
     reach = 0
+    frontier = 0   # greedy: the one state it stands in
+    greedy = params.search == "greedy"
     for ia in range(n - 1):
         here = best[ia]
-        if here == math.inf:
+        if here == math.inf or (greedy and ia != frontier):
             continue
         hi = min(int(lit.searchsorted(lit[ia] + tank_cap + 1e-9, side="right")),
                  int(e0.searchsorted(e0[ia] + battery, side="right")), n)
@@ -256,8 +268,11 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
         idx = np.flatnonzero(ok)
         if len(idx) == 0:
             continue
+        if greedy:
+            idx = idx[-1:]
         total = here + (_BIG_S + params.service_time_s) + secs[idx]
         idx += first
+        frontier = int(idx[-1])
         better = total < best[idx]
         best[idx[better]] = total[better]
         prev[idx[better]] = ia
@@ -266,7 +281,7 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
         x, y = pts[min(reach + 1, n - 1)]
         raise PlanError(f"no sortie of {vehicle.name!r} reaches the work at ({x:.1f}, {y:.1f}) and returns to a "
                         f"depot within {battery:.0f} Wh (battery {vehicle.battery_wh:g} Wh less "
-                        f"{100 * params.reserve:g} % reserve) and {tank:g} l")
+                        f"{100 * params.reserve:g} % reserve)" + (f" and {tank:g} l" if consumable else ""))
     chain = [n - 1]
     while chain[-1] != 0:
         chain.append(int(prev[chain[-1]]))

@@ -21,7 +21,7 @@ from agrifleet.ext import kernel
 
 __all__ = ["Swath", "SwathSet", "AngleScore", "pack_rings", "score_angles", "make_swaths"]
 
-_SUBLINES = 6  # scan lines per strip for the midpoint estimate of what an end extension covers
+_SUBLINE_SPACING_M = 0.5  # scan lines across a strip for the midpoint estimate of what it covers
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,7 @@ class SwathSet:
     angle_rad: float
     width_m: float
     swaths: tuple[Swath, ...]
+    covered_m2: float = 0.0   # inner-field area the strips cover (midpoint-rule estimate)
 
     @property
     def direction(self) -> np.ndarray:
@@ -129,46 +130,40 @@ def make_swaths(inner: BaseGeometry, allowed: BaseGeometry, angle_rad: float, wi
         return SwathSet(angle_rad, width_m, ())
     k = kernel("swaths")
     across_all = -xs * math.sin(angle_rad) + ys * math.cos(angle_rad)
-    budget = max(0.0, 0.95 * (1.0 - min_coverage) * float(inner.area))  # 5 % kept back: estimates
+    area = float(inner.area)
+    target = min_coverage * area
     extent = float(across_all.max() - across_all.min())
-    side_slack = min(0.5 * width_m, budget / max(float(inner.area) / max(extent, 1e-9), 1e-9))
-    centres = _line_offsets(across_all, width_m, side_slack, phase)
-    uncovered_sides = _side_loss(k, xs, ys, offsets, angle_rad, across_all, centres, width_m)
-    if uncovered_sides > budget:
-        centres = _line_offsets(across_all, width_m, 0.0, phase)
-        uncovered_sides = 0.0
-    budget -= uncovered_sides
+    side_slack = min(0.5 * width_m, (1.0 - min_coverage) * extent)
     ax, ay, aoff = pack_rings(allowed)
-    cols = k.build_swaths(xs, ys, offsets, ax, ay, aoff, float(angle_rad), centres, float(width_m), _SUBLINES)
+    for slack in ((side_slack, 0.0) if side_slack > 0 else (0.0,)):
+        centres = _line_offsets(across_all, width_m, slack, phase)
+        cols = k.build_swaths(xs, ys, offsets, ax, ay, aoff, float(angle_rad), centres, float(width_m),
+                              max(6, math.ceil(width_m / _SUBLINE_SPACING_M)))
+        covered = float(cols[9].sum())
+        if covered >= target:
+            break
     swaths = [Swath(int(q), float(centres[q]), float(st), float(en), float(lo), float(hi), float(ss),
                     float(se), float(gs), float(ge))
-              for q, lo, hi, st, en, ss, se, gs, ge in zip(*cols)]
-    return SwathSet(angle_rad, width_m, tuple(_trim_ends(swaths, width_m, budget)))
+              for q, lo, hi, st, en, ss, se, gs, ge in zip(*cols[:9])]
+    # what may go uncovered: the estimate's surplus over the target, less a margin for its error
+    budget = covered - target - 0.25 * (1.0 - min_coverage) * area
+    trimmed, spent = _trim_ends(swaths, width_m, budget)
+    return SwathSet(angle_rad, width_m, tuple(trimmed), covered - spent)
 
 
-def _side_loss(k, xs, ys, offsets, angle_rad: float, across: np.ndarray, centres: np.ndarray,
-               width_m: float) -> float:
-    """Inner-field area left outside the outermost strips (band width times the length across it)."""
-    lo_gap = max(0.0, float(centres[0] - 0.5 * width_m - across.min()))
-    hi_gap = max(0.0, float(across.max() - centres[-1] - 0.5 * width_m))
-    probes = np.array([across.min() + 0.5 * lo_gap, across.max() - 0.5 * hi_gap])
-    line, a, b = k.scan_intervals(xs, ys, offsets, angle_rad, probes)
-    lengths = np.bincount(line, weights=b - a, minlength=2)
-    return float(lo_gap * lengths[0] + hi_gap * lengths[1])
-
-
-def _trim_ends(swaths: list[Swath], width_m: float, budget_m2: float) -> list[Swath]:
+def _trim_ends(swaths: list[Swath], width_m: float, budget_m2: float) -> tuple[list[Swath], float]:
     """Spend ``budget_m2`` of uncovered inner field where it saves the most driving.
 
     End extensions are dropped whole, least area per metre first, while they cover less ground per metre
     than a slanted-corner extension does (``w / 4``): typically a strip that only grazes the field along
     a parallel edge. What budget is left shortens every slanted-end extension by one common fraction; an
     end extended by ``e`` leaves a corner triangle of ``(1 - f)^2 * w * e / 4`` when a fraction ``f`` is
-    driven.
+    driven. Returns the swaths and the area (estimated) given up.
     """
     out = list(swaths)
+    spent = 0.0
     if budget_m2 <= 0.0:
-        return out
+        return out, spent
     ends = []
     for i, s in enumerate(out):
         for side, ext, gain in ((0, s.core_start_m - s.start_m, s.gain_start_m2),
@@ -182,10 +177,12 @@ def _trim_ends(swaths: list[Swath], width_m: float, budget_m2: float) -> list[Sw
         out[i] = (replace(s, start_m=s.core_start_m, slant_start_m=0.0, gain_start_m2=0.0) if side == 0
                   else replace(s, end_m=s.core_end_m, slant_end_m=0.0, gain_end_m2=0.0))
         budget_m2 -= gain
+        spent += gain
     total = sum(s.slant_start_m + s.slant_end_m for s in out)
     if budget_m2 <= 0.0 or total <= 0.0:
-        return out
+        return out, spent
     cut = min(1.0, math.sqrt(4.0 * budget_m2 / (width_m * total)))
+    spent += cut * cut * width_m * total / 4.0
     return [replace(s, start_m=s.start_m + cut * s.slant_start_m, end_m=s.end_m - cut * s.slant_end_m,
                     slant_start_m=(1 - cut) * s.slant_start_m, slant_end_m=(1 - cut) * s.slant_end_m)
-            for s in out]
+            for s in out], spent

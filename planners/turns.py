@@ -2,9 +2,10 @@
 
 Every non-working piece of a plan comes from a :class:`Connector`: the shortest Dubins (forward only) or
 Reeds-Shepp (reverse allowed) curve when it stays clear; otherwise the swath ends are pulled back towards
-the inner field (the turn gets room in the headland); otherwise the machine travels along the headland
-road (the innermost headland pass, or a virtual one when no passes are driven), joining and leaving it
-with short curves. The clearance test is independent of how a curve was made: its samples must lie in the
+the inner field (the turn gets room in the headland); otherwise the other Dubins words, shortest first
+(a bulb that loops into the worked field instead of over the boundary); otherwise the machine travels
+along the headland road (the innermost headland pass, or a virtual one when no passes are driven),
+joining and leaving it with short curves. The clearance test is independent of how a curve was made: its samples must lie in the
 field minus obstacles (and minus a safety margin, when one is set).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from shapely.geometry import Polygon
 
 from agrifleet.core.plan import SegmentKind
 
-from .curves import shortest, shortest_lengths
+from .curves import sample_curves, shortest, shortest_lengths
 from .headlands import HeadlandPass
 
 __all__ = ["Connector", "Piece"]
@@ -119,15 +120,17 @@ class Connector:
 
     # --- turns ----------------------------------------------------------------------------------------
     def turn(self, exit_pose: np.ndarray, entry_pose: np.ndarray, exit_slack_m: float = 0.0,
-             entry_slack_m: float = 0.0) -> tuple[list[Piece], float, float]:
+             entry_slack_m: float = 0.0, exit_max_m: float = 0.0, entry_max_m: float = 0.0,
+             kind: SegmentKind = SegmentKind.TURN) -> tuple[list[Piece], float, float]:
         """Pieces from the end of one swath to the start of the next.
 
         ``exit_slack_m``/``entry_slack_m`` say how far the swath ends may be pulled back (towards the inner
-        field) to give the turn room. Returns the pieces and the pull-backs used.
+        field) at no loss of coverage; ``exit_max_m``/``entry_max_m`` how far they can be pulled back at
+        all (the swaths' lengths). Returns the pieces and the pull-backs used.
         """
         samples = self.curve(exit_pose, entry_pose)
         if self.is_clear(samples):
-            return [Piece(samples, SegmentKind.TURN)], 0.0, 0.0
+            return [Piece(samples, kind)], 0.0, 0.0
         for frac in (0.25, 0.5, 1.0):
             da, db = exit_slack_m * frac, entry_slack_m * frac
             if da <= 0 and db <= 0:
@@ -135,8 +138,37 @@ class Connector:
             a, b = _back(exit_pose, da), _back(entry_pose, -db)
             samples = self.curve(a, b)
             if self.is_clear(samples):
-                return [Piece(samples, SegmentKind.TURN)], da, db
-        return self.transit(exit_pose, entry_pose, SegmentKind.TURN), 0.0, 0.0
+                return [Piece(samples, kind)], da, db
+        other = self._other_words(exit_pose, entry_pose)
+        if other is not None:
+            return [Piece(other, kind)], 0.0, 0.0
+        # Last resort before the road: end the swaths short of the field's end (a narrow headland that
+        # leaves no room to turn) -- a little less coverage, but a plan the machine can drive.
+        for extra in (0.5, 1.0, 1.5, 2.0, 3.0):
+            da = min(exit_slack_m + extra * self.radius_m, exit_max_m)
+            db = min(entry_slack_m + extra * self.radius_m, entry_max_m)
+            a, b = _back(exit_pose, da), _back(entry_pose, -db)
+            samples = self.curve(a, b)
+            if self.is_clear(samples):
+                return [Piece(samples, kind)], da, db
+        return self.transit(exit_pose, entry_pose, kind), 0.0, 0.0
+
+    def _other_words(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+        """The shortest clear curve among all six Dubins words (forward-only curves suit any machine)."""
+        lengths, params = dubins_words(a, b, self.radius_m)
+        ok = np.isfinite(lengths)
+        if not ok.any():
+            return None
+        order = [int(k) for k in np.argsort(lengths) if ok[k]]
+        pts, offsets = sample_curves(np.repeat(a[None], len(order), 0), np.array(order), params[order],
+                                     self.radius_m, self.step_m, "dubins")
+        for i, word in enumerate(order):
+            samples = pts[offsets[i]:offsets[i + 1]]
+            if np.hypot(*(samples[-1, :2] - b[:2])) > 1e-6:
+                continue
+            if self.is_clear(samples):
+                return samples
+        return None
 
     # --- transits ------------------------------------------------------------------------------------
     def transit(self, a: np.ndarray, b: np.ndarray, kind: SegmentKind = SegmentKind.TRANSIT) -> list[Piece]:
@@ -146,6 +178,9 @@ class Connector:
             return [Piece(direct, kind)]
         best: list[Piece] | None = None
         best_len = math.inf
+        other = self._other_words(a, b)
+        if other is not None:
+            best, best_len = [Piece(other, kind)], Piece(other, kind).length_m
         for road in self.roads:
             pieces = self._via_road(road, a, b, kind)
             if pieces is not None:
@@ -200,6 +235,53 @@ class Connector:
                 return [Piece(join, SegmentKind.TRANSIT)], Piece(road.loop(j), SegmentKind.HEADLAND)
         j = int(options[int(np.argmin(lengths))])
         return self.transit(pose, road.pose(j)), Piece(road.loop(j), SegmentKind.HEADLAND)
+
+
+def _mod2pi(x: float) -> float:
+    return x % (2.0 * math.pi)
+
+
+def dubins_words(a: np.ndarray, b: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths (m, ``inf`` when a word has no solution) and segment lengths of all six Dubins words
+    LSL, LSR, RSL, RSR, RLR, LRL from pose ``a`` to pose ``b`` (Shkel and Lumelsky's closed forms)."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    d = math.hypot(dx, dy) / radius_m
+    phi = math.atan2(dy, dx) if d > 0 else 0.0
+    al, be = _mod2pi(a[2] - phi), _mod2pi(b[2] - phi)
+    sa, sb, ca, cb = math.sin(al), math.sin(be), math.cos(al), math.cos(be)
+    cab = math.cos(al - be)
+    out = np.full((6, 3), np.nan)
+    p2 = 2 + d * d - 2 * cab + 2 * d * (sa - sb)                       # LSL
+    if p2 >= 0:
+        th = math.atan2(cb - ca, d + sa - sb)
+        out[0] = (_mod2pi(th - al), math.sqrt(p2), _mod2pi(be - th))
+    p2 = -2 + d * d + 2 * cab + 2 * d * (sa + sb)                      # LSR
+    if p2 >= 0:
+        p = math.sqrt(p2)
+        th = math.atan2(-ca - cb, d + sa + sb) - math.atan2(-2.0, p)
+        out[1] = (_mod2pi(th - al), p, _mod2pi(th - be))
+    p2 = -2 + d * d + 2 * cab - 2 * d * (sa + sb)                      # RSL
+    if p2 >= 0:
+        p = math.sqrt(p2)
+        th = math.atan2(ca + cb, d - sa - sb) - math.atan2(2.0, p)
+        out[2] = (_mod2pi(al - th), p, _mod2pi(be - th))
+    p2 = 2 + d * d - 2 * cab + 2 * d * (sb - sa)                       # RSR
+    if p2 >= 0:
+        th = math.atan2(ca - cb, d - sa + sb)
+        out[3] = (_mod2pi(al - th), math.sqrt(p2), _mod2pi(th - be))
+    c = (6.0 - d * d + 2 * cab + 2 * d * (sa - sb)) / 8.0                # RLR
+    if abs(c) <= 1:
+        p = _mod2pi(2 * math.pi - math.acos(c))
+        t = _mod2pi(al - math.atan2(ca - cb, d - sa + sb) + p / 2)
+        out[4] = (t, p, _mod2pi(al - be - t + p))
+    c = (6.0 - d * d + 2 * cab + 2 * d * (sb - sa)) / 8.0                # LRL
+    if abs(c) <= 1:
+        p = _mod2pi(2 * math.pi - math.acos(c))
+        t = _mod2pi(-al - math.atan2(ca - cb, d + sa - sb) + p / 2)
+        out[5] = (t, p, _mod2pi(be - al - t + p))
+    params = out * radius_m
+    lengths = np.where(np.isnan(params).any(axis=1), np.inf, np.nan_to_num(params).sum(axis=1))
+    return lengths, np.nan_to_num(params)
 
 
 def _back(pose: np.ndarray, distance_m: float) -> np.ndarray:

@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-
 from agrifleet.core.cli import main
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.plan_io import read_plans

@@ -6,10 +6,6 @@ import dataclasses
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shapely.geometry import LineString, Polygon, box
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.field import Field, Zone
 from agrifleet.core.field_files import load_fields
@@ -19,6 +15,9 @@ from agrifleet.planners.demo import sample_farm_path
 from agrifleet.planners.metrics import GRID_M, swept_areas
 from agrifleet.planners.partition import JobParams, ground_unsuitable, plan_job
 from agrifleet.sim.vehicles import EXAMPLE_DRONE, EXAMPLE_TRACTOR
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Polygon, box
 
 AIR = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha=15,tank_l=20,actuation=sprayer,"
        "nozzle_spacing_m=1.75,boom_offset_m=0,nozzle_max_flow_l_per_min=5")

@@ -7,10 +7,6 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shapely.geometry import LineString, Polygon, box
-
 from agrifleet.core.errors import PlanError
 from agrifleet.core.field import Field
 from agrifleet.core.implement import build_implement
@@ -19,10 +15,13 @@ from agrifleet.drivers.base import MissionState
 from agrifleet.drivers.sim import SimDriver
 from agrifleet.planners._drone_energy import FlightModel
 from agrifleet.planners.sorties import SortieParams, split_sorties
-from agrifleet.planners.survey import SurveyParams, plan_survey, survey_params, swath_from_implement
+from agrifleet.planners.survey import plan_survey, survey_params, swath_from_implement
 from agrifleet.sim.energy import payload_from_implement
 from agrifleet.sim.vehicles import EXAMPLE_DRONE, MultirotorModel
 from agrifleet.sim.world import World
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Polygon, box
 
 SPRAYER = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha={rate},tank_l=20,actuation=sprayer,"
            "nozzle_spacing_m=1.75,boom_offset_m=0,nozzle_max_flow_l_per_min=5")

@@ -7,10 +7,6 @@ import math
 import numpy as np
 import pytest
 import shapely
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from shapely.geometry import LineString, Polygon, box
-
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.field import Field
 from agrifleet.core.plan import SegmentKind
@@ -20,6 +16,9 @@ from agrifleet.planners.metrics import GRID_M
 from agrifleet.planners.survey import SurveyParams, plan_survey, survey_params, swath_from_implement
 from agrifleet.sim.vehicles import EXAMPLE_DRONE
 from agrifleet.sim.world import HeightMap
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Polygon, box
 
 DRONE_SPRAYER = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha=15,tank_l=20,actuation=sprayer,"
                  "nozzle_spacing_m=1.75,boom_offset_m=0,nozzle_max_flow_l_per_min=5")

@@ -82,7 +82,8 @@ class FreeSpace:
             w = np.hypot(*(self.nodes[i[ok]] - self.nodes[j[ok]]).T)
             graph = csr_matrix((np.concatenate([w, w]), (np.concatenate([i[ok], j[ok]]),
                                                           np.concatenate([j[ok], i[ok]]))), shape=(k, k))
-            self._dist, self._pred = shortest_path(graph, method="D", directed=False, return_predecessors=True)
+            self._dist, self._pred = shortest_path(graph, method="D", directed=False,
+                                                   return_predecessors=True)
 
     # --- tests ----------------------------------------------------------------------------------------
     def clear(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

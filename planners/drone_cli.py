@@ -96,7 +96,8 @@ def _one_field(path: str, crs: str, name: str | None) -> Field:
     if name is not None:
         match = [f for f in fields if f.name == name]
         if not match:
-            raise ConfigError(f"{path}: no field named {name!r} (fields: {', '.join(f.name for f in fields)})")
+            known = ", ".join(f.name for f in fields)
+            raise ConfigError(f"{path}: no field named {name!r} (fields: {known})")
         return match[0]
     if len(fields) > 1:
         raise ConfigError(f"{path} holds {len(fields)} fields ({', '.join(f.name for f in fields)}); "
@@ -114,7 +115,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="refill/landing point in the field's local metres (repeat for several)")
     parser.add_argument("--depot-lonlat", action="append", metavar="LON,LAT", help="refill point in WGS84")
     parser.add_argument("--turnaround", choices=("zero", "arc"), default="zero",
-                        help="zero: stop and side-step inside the field (default); arc: half circle beyond the line")
+                        help="zero: stop and side-step inside the field (default); "
+                             "arc: half circle beyond the line")
     parser.add_argument("--obstacles", choices=("avoid", "overfly"), default="avoid",
                         help="fly round the field's obstacles (default) or over them with the implement off")
     parser.add_argument("--reserve", type=float, default=0.2, metavar="F",
@@ -144,9 +146,11 @@ def _terrain(path: str | None) -> Any:
 
     try:
         with np.load(path) as data:
-            return HeightMap(data["heights_m"], tuple(float(v) for v in data["origin_xy"]), float(data["cell_m"]))
+            origin = tuple(float(v) for v in data["origin_xy"])
+            return HeightMap(data["heights_m"], origin, float(data["cell_m"]))
     except (OSError, KeyError, ValueError) as exc:
-        raise ConfigError(f"--terrain {path}: not an .npz with heights_m, origin_xy and cell_m ({exc})") from None
+        raise ConfigError(f"--terrain {path}: not an .npz with heights_m, origin_xy and cell_m ({exc})"
+                          ) from None
 
 
 class SurveyCommand:
@@ -157,7 +161,8 @@ class SurveyCommand:
     def add_arguments(parser: argparse.ArgumentParser) -> None:
         _common(parser)
         parser.add_argument("--implement", required=True, metavar="SPEC",
-                            help="drone implement, e.g. camera:altitude_m=80 or sprayer:platform=air,boom_width_m=7")
+                            help="drone implement, e.g. camera:altitude_m=80 or "
+                                 "sprayer:platform=air,boom_width_m=7")
         parser.add_argument("--vehicle", default="drone", metavar="SPEC",
                             help="drone[:key=value,...] (default drone)")
         parser.add_argument("--altitude", type=float, metavar="M",
@@ -185,12 +190,14 @@ class SurveyCommand:
         fld = _one_field(args.field, args.crs, args.field_name)
         (drone,) = parse_vehicles(args.vehicle)[:1]
         if drone.kind.is_ground:
-            raise ConfigError(f"--vehicle {args.vehicle}: a survey is flown by a drone, not a {drone.kind.value}")
-        drone = dataclasses.replace(drone, **{k: v for k, v in (("tank_l", args.tank), ("battery_wh", args.battery))
-                                              if v is not None})
+            raise ConfigError(f"--vehicle {args.vehicle}: a survey is flown by a drone, "
+                              f"not a {drone.kind.value}")
+        limits = {"tank_l": args.tank, "battery_wh": args.battery}
+        drone = dataclasses.replace(drone, **{k: v for k, v in limits.items() if v is not None})
         sw = swath_from_implement(args.implement, args.altitude)
-        params = survey_params(sw, drone, altitude_m=args.altitude, speed_mps=args.speed, angle_deg=args.angle,
-                               turnaround=args.turnaround, obstacles=args.obstacles, margin_m=args.margin)
+        params = survey_params(sw, drone, altitude_m=args.altitude, speed_mps=args.speed,
+                               angle_deg=args.angle, turnaround=args.turnaround, obstacles=args.obstacles,
+                               margin_m=args.margin)
         extra = {"gsd_m": sw.gsd_m, "footprint_m": list(sw.footprint_m)} if sw.gsd_m is not None else {}
         spec = sw.implement.to_spec()
         plan = plan_survey(fld, params, terrain=_terrain(args.terrain), implement=spec, vehicle=drone.name,
@@ -206,7 +213,8 @@ class SurveyCommand:
         if args.json:
             print(json.dumps(fig, default=float))
             return 0
-        print(f"{fld.name}: {fig['work_area_ha']:.2f} ha, swath {plan.width_m:.2f} m at {params.altitude_m:g} m, "
+        print(f"{fld.name}: {fig['work_area_ha']:.2f} ha, swath {plan.width_m:.2f} m at "
+              f"{params.altitude_m:g} m, "
               f"{fig['n_swaths']} lines at {fig['angle_deg']:.0f}°, speed {params.speed_mps:.2f} m/s"
               + (f", GSD {100 * fig['gsd_m']:.2f} cm" if fig.get("gsd_m") else ""))
         print(f"  coverage {100 * fig['coverage_ratio']:.2f} %, path {fig['path_length_m'] / 1e3:.2f} km, "
@@ -224,7 +232,8 @@ def _survey_figures(plan: Plan) -> dict[str, Any]:
     m = plan.metrics
     assert m is not None
     meta = plan.meta
-    out = {"field": plan.field_name, "work_area_ha": meta.get("work_area_m2", 0.0) / 1e4, "width_m": plan.width_m,
+    out = {"field": plan.field_name, "work_area_ha": meta.get("work_area_m2", 0.0) / 1e4,
+           "width_m": plan.width_m,
            "angle_deg": meta.get("angle_deg"), "n_swaths": m.n_swaths, "path_length_m": m.path_length_m,
            "working_length_m": m.working_length_m, "coverage_ratio": m.coverage_ratio,
            "overlap_ratio": m.overlap_ratio, "boundary_violations": m.boundary_violations,
@@ -254,7 +263,8 @@ def _vehicle_list(args: argparse.Namespace) -> list[VehicleSpec]:
         renamed = []
         for v in out:
             seen[v.name] = seen.get(v.name, 0) + 1
-            renamed.append(dataclasses.replace(v, name=f"{v.name}-{seen[v.name]}") if names.count(v.name) > 1 else v)
+            twin = names.count(v.name) > 1
+            renamed.append(dataclasses.replace(v, name=f"{v.name}-{seen[v.name]}") if twin else v)
         out = renamed
     return out
 
@@ -269,7 +279,8 @@ class PlanJobCommand:
         parser.add_argument("--vehicles", action="append", metavar="KIND[*N],...",
                             help="example machines, e.g. tractor,drone*4")
         parser.add_argument("--vehicle", action="append", metavar="SPEC",
-                            help="one vehicle KIND[:key=value,...], e.g. drone:name=d1,tank_l=30 (repeatable)")
+                            help="one vehicle KIND[:key=value,...], e.g. drone:name=d1,tank_l=30 "
+                                 "(repeatable)")
         parser.add_argument("--ground-implement", default="", metavar="SPEC", help="what the tractors carry")
         parser.add_argument("--air-implement", default="", metavar="SPEC", help="what the drones carry")
         parser.add_argument("--headland-passes", type=int, default=2, metavar="N",
@@ -304,7 +315,8 @@ class PlanJobCommand:
             print(json.dumps(fig, default=float))
             return 0
         print(f"{fld.name}: {fld.area_m2 / 1e4:.2f} ha for {len(vehicles)} vehicles, planned in "
-              f"{job.plan_time_s:.1f} s; ground {job.ground_area_m2 / 1e4:.2f} ha, air {job.air_area_m2 / 1e4:.2f} ha"
+              f"{job.plan_time_s:.1f} s; ground {job.ground_area_m2 / 1e4:.2f} ha, "
+              f"air {job.air_area_m2 / 1e4:.2f} ha"
               + (f", unworked {job.unworked_area_m2 / 1e4:.2f} ha" if job.unworked_area_m2 > 1 else ""))
         for name, v in fig["vehicles"].items():
             print(f"  {name:<12} {v['role'] or '-':<7} finishes after {v['finish_s'] / 60:7.1f} min"

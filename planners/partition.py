@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -116,7 +116,8 @@ def _union(zones: Sequence[Zone], within: Polygon) -> BaseGeometry:
 def _check_capable(v: VehicleSpec, impl: Implement) -> None:
     missing = set(impl.capabilities_required) - set(v.capabilities)
     if missing:
-        raise ConfigError(f"vehicle {v.name!r} cannot carry the {impl.name}: it lacks {', '.join(sorted(missing))}")
+        raise ConfigError(f"vehicle {v.name!r} cannot carry the {impl.name}: "
+                          f"it lacks {', '.join(sorted(missing))}")
 
 
 class _Band:
@@ -165,7 +166,8 @@ class _Teams:
         self.notes: list[str] = []
         if self.tractors:
             if not params.ground_implement:
-                raise ConfigError("job: tractors need a ground implement (ground_implement / --ground-implement)")
+                raise ConfigError("job: tractors need a ground implement "
+                                  "(ground_implement / --ground-implement)")
             self.ground_tool = build_implement(params.ground_implement)
             for v in self.tractors:
                 _check_capable(v, self.ground_tool)
@@ -181,11 +183,14 @@ class _Teams:
     def ground(self, region: BaseGeometry) -> tuple[dict[str, Plan], dict[str, float], BaseGeometry]:
         """Tractor plans over ``region``; returns plans, finish times and what they could not plan."""
         tool, ts = self.ground_tool, self.tractors
-        cp = CoverageParams(width_m=tool.working_width_m, turn_radius_m=max(0.5, *(t.min_turn_radius_m for t in ts)),
+        cp = CoverageParams(width_m=tool.working_width_m,
+                            turn_radius_m=max(0.5, *(t.min_turn_radius_m for t in ts)),
                             headland_passes=self.params.headland_passes,
                             work_speed_mps=min(min(t.work_speed_mps for t in ts), tool.max_work_speed_mps),
-                            transit_speed_mps=min(t.transit_speed_mps for t in ts), sections=max(1, tool.n_sections))
-        paths, left = [], []
+                            transit_speed_mps=min(t.transit_speed_mps for t in ts),
+                            sections=max(1, tool.n_sections))
+        paths: list[np.ndarray] = []
+        left: list[Polygon] = []
         for k, part in enumerate(sorted(_polys(region), key=lambda p: -p.area)):
             if part.area < _MIN_PART_M2:
                 left.append(part)
@@ -198,9 +203,10 @@ class _Teams:
                 left.append(part)
                 continue
             paths.append(plan.path)
+        scraps = shapely.union_all(left) if left else Polygon()
         if not paths:
-            return {}, {t.name: 0.0 for t in ts}, shapely.union_all(left) if left else Polygon()
-        whole = self._chain(paths, region, cp.transit_speed_mps)
+            return {}, {t.name: 0.0 for t in ts}, scraps
+        whole = self._chain(paths, cp.transit_speed_mps)
         u = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(whole["x"]), np.diff(whole["y"]))
                                              / np.maximum(whole["speed"][:-1].astype(float), 1e-3))])
 
@@ -211,9 +217,10 @@ class _Teams:
         best = balance(whole, u, [1.0 / t.work_speed_mps for t in ts], evaluate,
                        tolerance=self.params.tolerance, rounds=self.params.rounds)
         plans = {t.name: p for t, p in zip(ts, best.results)}
-        return plans, dict(zip((t.name for t in ts), best.times_s)), shapely.union_all(left) if left else Polygon()
+        return plans, dict(zip((t.name for t in ts), best.times_s)), scraps
 
-    def _chain(self, paths: list[np.ndarray], region: BaseGeometry, speed: float) -> np.ndarray:
+    def _chain(self, paths: list[np.ndarray], speed: float) -> np.ndarray:
+        """One path through the parts of the tractors' area, joined by transits inside the field."""
         out = [paths[0]]
         frame = Plan(np.zeros(0, dtype=PATH_DTYPE), boundary=self.field.boundary, turn_radius_m=1.0)
         for p in paths[1:]:
@@ -225,8 +232,8 @@ class _Teams:
         path = path.copy()
         kind = path["kind"]
         work = np.isin(kind, [int(SegmentKind.SWATH), int(SegmentKind.HEADLAND)])
-        path["speed"] = np.where(work, min(t.work_speed_mps, tool.max_work_speed_mps),
-                                 np.where(kind == int(SegmentKind.TURN), cp.turn_speed_mps, t.transit_speed_mps))
+        other = np.where(kind == int(SegmentKind.TURN), cp.turn_speed_mps, t.transit_speed_mps)
+        path["speed"] = np.where(work, min(t.work_speed_mps, tool.max_work_speed_mps), other)
         frame = Plan(path, boundary=self.field.boundary, turn_radius_m=cp.turn_radius_m)
         start = self.starts.get(t.name)
         if start is not None:
@@ -234,8 +241,9 @@ class _Teams:
                           kind=SegmentKind.TRANSIT, speed_mps=t.transit_speed_mps)[0]
             path = np.concatenate([transit_path(frame, s, path[0], t.transit_speed_mps), path])
         return Plan(path, frame=self.field.frame, boundary=self.field.boundary, field_name=self.field.name,
-                    width_m=cp.width_m, turn_radius_m=cp.turn_radius_m, implement=self.params.ground_implement,
-                    vehicle=t.name, params=cp.to_dict(), meta={"role": "ground"})
+                    width_m=cp.width_m, turn_radius_m=cp.turn_radius_m,
+                    implement=self.params.ground_implement, vehicle=t.name, params=cp.to_dict(),
+                    meta={"role": "ground"})
 
     # --- drones ---------------------------------------------------------------------------------------
     def air(self, region: BaseGeometry) -> tuple[dict[str, Plan], dict[str, float]]:
@@ -246,7 +254,8 @@ class _Teams:
                            speed_mps=min(min(d.work_speed_mps for d in ds), self.swathing.max_speed_mps))
         start = self.starts.get(ds[0].name) or self.depots[0]
         whole = plan_survey(self.field, sp, target=region, start_xy=start[:2], implement=p.air_implement)
-        density = self.swathing.implement.consumable.density_kg_per_unit if self.swathing.implement.consumable else 1.0
+        consumable = self.swathing.implement.consumable
+        density = consumable.density_kg_per_unit if consumable is not None else 1.0
         u = np.concatenate([[0.0], np.cumsum(FlightModel(ds[0], density).stretch_times(whole.path))])
 
         def evaluate(pieces: list[np.ndarray]) -> tuple[list[float], list[Plan]]:
@@ -259,7 +268,8 @@ class _Teams:
             return [q.meta["job_time_s"] for q in plans], plans
 
         best = balance(whole.path, u, [1.0 for _ in ds], evaluate, tolerance=p.tolerance, rounds=p.rounds)
-        plans = {d.name: q.with_(vehicle=d.name, meta={**q.meta, "role": "air"}) for d, q in zip(ds, best.results)}
+        plans = {d.name: q.with_(vehicle=d.name, meta={**q.meta, "role": "air"})
+                 for d, q in zip(ds, best.results)}
         return plans, dict(zip((d.name for d in ds), best.times_s))
 
 
@@ -280,7 +290,8 @@ def plan_job(fld: Field, vehicles: Sequence[VehicleSpec], params: JobParams, *,
     open_field = boundary.difference(drone_only).difference(tractor_only)
     if not teams.tractors:
         plans, finish = teams.air(boundary.difference(tractor_only))
-        return _result(plans, finish, 0.0, boundary.difference(tractor_only).area, tractor_only.area, t0, teams)
+        air_m2 = boundary.difference(tractor_only).area
+        return _result(plans, finish, 0.0, air_m2, tractor_only.area, t0, teams)
     if not teams.drones:
         plans, finish, left = teams.ground(boundary.difference(drone_only))
         return _result(plans, finish, boundary.difference(drone_only).area - left.area,
@@ -334,9 +345,10 @@ def _drone_pace(teams: _Teams, params: JobParams) -> float:
     return work + refill
 
 
-def _result(plans: dict[str, Plan], finish: dict[str, float], ground_m2: float, air_m2: float, unworked_m2: float,
-            t0: float, teams: _Teams) -> JobPlan:
-    out = {k: p.with_(meta={**p.meta, "finish_s": finish.get(k, 0.0)}, metrics=p.metrics) for k, p in plans.items()}
+def _result(plans: dict[str, Plan], finish: dict[str, float], ground_m2: float, air_m2: float,
+            unworked_m2: float, t0: float, teams: _Teams) -> JobPlan:
+    out = {k: p.with_(meta={**p.meta, "finish_s": finish.get(k, 0.0)}, metrics=p.metrics)
+           for k, p in plans.items()}
     for name in finish:
         if name not in out:
             teams.notes.append(f"vehicle {name!r} has no work in this job")
@@ -357,9 +369,10 @@ class JobPlanner:
     def plan_vehicles(self, fld: Field, vehicles: Mapping[str, VehicleSpec], params: Mapping[str, Any],
                       starts: Mapping[str, Sequence[float]] | None = None) -> dict[str, Plan]:
         """One plan per vehicle id (the fleet's ``job submit`` shape); specs are renamed to the ids."""
-        from dataclasses import replace
-
         specs = [replace(spec, name=vid) for vid, spec in vehicles.items()]
         known = set(JobParams.__dataclass_fields__)
-        jp = JobParams(**{k: (tuple(map(tuple, v)) if k == "depots" else v) for k, v in params.items() if k in known})
+        values = {k: v for k, v in params.items() if k in known}
+        if "depots" in values:
+            values["depots"] = tuple(tuple(float(c) for c in xy) for xy in values["depots"])
+        jp = JobParams(**values)
         return dict(plan_job(fld, specs, jp, starts=starts).plans)

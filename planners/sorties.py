@@ -75,7 +75,8 @@ class SortieParams:
                 raise ConfigError(f"sorties: {name} = {getattr(self, name)!r} must be >= 0")
         if not (math.isfinite(self.break_step_m) and self.break_step_m > 0):
             raise ConfigError(f"sorties: break step = {self.break_step_m!r} must be > 0")
-        if self.service_alt_m is not None and not (math.isfinite(self.service_alt_m) and self.service_alt_m > 0):
+        alt = self.service_alt_m
+        if alt is not None and not (math.isfinite(alt) and alt > 0):
             raise ConfigError(f"sorties: service height = {self.service_alt_m!r} must be > 0")
         if self.breaks not in ("anywhere", "pass_ends"):
             raise ConfigError(f"sorties: breaks = {self.breaks!r} must be 'anywhere' or 'pass_ends'")
@@ -139,7 +140,7 @@ def _candidates(path: np.ndarray, breaks: str) -> np.ndarray:
 
 
 def _service_space(plan: Plan, depots: np.ndarray, avoid: bool) -> FreeSpace | None:
-    """Where legs to the depots may go: anywhere around the field except its obstacles (``None``: straight)."""
+    """Where legs to the depots may go: anywhere around the field but its obstacles (``None``: straight)."""
     holes = [Polygon(r) for r in plan.boundary.interiors] if (avoid and plan.boundary is not None) else []
     if not holes:
         return None
@@ -158,7 +159,8 @@ class _Legs:
 
     def distances(self, pts: np.ndarray) -> np.ndarray:
         if self.space is None:
-            return np.hypot(pts[:, None, 0] - self.depots[None, :, 0], pts[:, None, 1] - self.depots[None, :, 1])
+            d = pts[:, None, :] - self.depots[None, :, :]
+            return np.hypot(d[..., 0], d[..., 1])
         return np.column_stack([self.space.lengths_to(pts, d) for d in self.depots])
 
     def to(self, pts: np.ndarray, goal: np.ndarray) -> np.ndarray:
@@ -238,9 +240,9 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
         m_out, m_back = rho * load, rho * (load - need)
         t_back = back_m[ib] / v_t
         work_wh = (e0[ib] - e0[ia] + rho * (load + lit[ia]) * (kk[ib] - kk[ia]) - rho * (kl[ib] - kl[ia]))
-        wh = work_wh + ((up_s * (hover0 + hoverk * m_out) + (out_s + resume_s) * (trans0 + transk * m_out))
-                        + (t_back + finish_s) * (trans0 + transk * m_back) + down_s * (hover0 + hoverk * m_back)
-                        ) / 3600.0
+        outbound = up_s * (hover0 + hoverk * m_out) + (out_s + resume_s) * (trans0 + transk * m_out)
+        inbound = (t_back + finish_s) * (trans0 + transk * m_back) + down_s * (hover0 + hoverk * m_back)
+        wh = work_wh + (outbound + inbound) / 3600.0
         secs = (up_s + out_s + resume_s + finish_s + down_s) + (t_c[ib] - t_c[ia]) + t_back
         return secs, wh, load
 
@@ -279,8 +281,8 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
         reach = max(reach, int(idx[-1]))
     if not math.isfinite(best[-1]):
         x, y = pts[min(reach + 1, n - 1)]
-        raise PlanError(f"no sortie of {vehicle.name!r} reaches the work at ({x:.1f}, {y:.1f}) and returns to a "
-                        f"depot within {battery:.0f} Wh (battery {vehicle.battery_wh:g} Wh less "
+        raise PlanError(f"no sortie of {vehicle.name!r} reaches the work at ({x:.1f}, {y:.1f}) and returns "
+                        f"to a depot within {battery:.0f} Wh (battery {vehicle.battery_wh:g} Wh less "
                         f"{100 * params.reserve:g} % reserve)" + (f" and {tank:g} l" if consumable else ""))
     chain = [n - 1]
     while chain[-1] != 0:
@@ -295,8 +297,7 @@ def _leg(xy: np.ndarray, alt: float, speed: float) -> np.ndarray:
 
 
 def _assemble(plan: Plan, w: _Work, cand: np.ndarray, resume: np.ndarray, chain: Sequence[int], price: Any,
-              dep: np.ndarray,
-              launch: np.ndarray, depots: np.ndarray, legs: _Legs, alt: float, v_t: float,
+              dep: np.ndarray, launch: np.ndarray, depots: np.ndarray, legs: _Legs, alt: float, v_t: float,
               params: SortieParams, info: dict[str, Any]) -> Plan:
     path = w.path
     pieces: list[np.ndarray] = []
@@ -320,7 +321,8 @@ def _assemble(plan: Plan, w: _Work, cand: np.ndarray, resume: np.ndarray, chain:
                               (float(p_a[0]), float(p_a[1]))))
         figures.append({"flight_s": secs, "energy_wh": wh, "payload_l": load,
                         "sprayed_l": float(w.litres[b] - w.litres[a]), "depot": int(dep[ib]),
-                        "resume_xy": [float(p_a[0]), float(p_a[1])], "break_xy": [float(p_b[0]), float(p_b[1])]})
+                        "resume_xy": [float(p_a[0]), float(p_a[1])],
+                        "break_xy": [float(p_b[0]), float(p_b[1])]})
         start += len(trip)
         here = depot
     new_path = np.concatenate(pieces) if pieces else np.zeros(0, dtype=PATH_DTYPE)

@@ -85,8 +85,8 @@ class SurveyParams:
     sample_step_m: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("width_m", "altitude_m", "speed_mps", "transit_speed_mps", "side_speed_mps", "accel_mps2",
-                     "stop_decel_mps2", "angle_step_deg", "sample_step_m"):
+        for name in ("width_m", "altitude_m", "speed_mps", "transit_speed_mps", "side_speed_mps",
+                     "accel_mps2", "stop_decel_mps2", "angle_step_deg", "sample_step_m"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ConfigError(f"survey: {name} = {v!r} must be a positive number")
@@ -95,7 +95,7 @@ class SurveyParams:
         if self.obstacles not in ("avoid", "overfly"):
             raise ConfigError(f"survey: obstacles = {self.obstacles!r} must be 'avoid' or 'overfly'")
         if self.angle_deg is not None and not math.isfinite(self.angle_deg):
-            raise ConfigError(f"survey: angle = {self.angle_deg!r} must be a finite number of degrees or auto")
+            raise ConfigError(f"survey: angle = {self.angle_deg!r} must be a number of degrees or auto")
         if not isinstance(self.sections, int) or not 1 <= self.sections <= 32:
             raise ConfigError(f"survey: sections = {self.sections!r} must be a whole number 1..32")
         if not (math.isfinite(self.margin_m) and self.margin_m >= 0):
@@ -262,7 +262,8 @@ def choose_layout(areas: _Areas, clearance: BaseGeometry, params: SurveyParams,
     score = score_angles(areas.lines, params.width_m, angles)
     estimate = score.length_m / params.speed_mps + params.turnaround_s() * np.maximum(score.n_swaths - 1, 0)
     picks = [float(a) for a in angles[np.argsort(estimate, kind="stable")[:_SHORTLIST]]]
-    return min((_layout(areas, clearance, a, params, start_xy) for a in picks), key=lambda lay: lay.estimate_s)
+    layouts = [_layout(areas, clearance, a, params, start_xy) for a in picks]
+    return min(layouts, key=lambda lay: lay.estimate_s)
 
 
 class _Builder:
@@ -302,7 +303,8 @@ def _spray_cuts(areas: _Areas, swath_set: SwathSet, across: float, lo: float, hi
     if not areas.cover.covers(LineString(ends)):   # the kernel's end extensions may overshoot by centimetres
         inside = [np.asarray(g.coords) @ d for g in _lines(LineString(ends).intersection(areas.flyable))]
         if inside:
-            lo, hi = max(lo, min(float(a.min()) for a in inside)), min(hi, max(float(a.max()) for a in inside))
+            lo = max(lo, min(float(a.min()) for a in inside))
+            hi = min(hi, max(float(a.max()) for a in inside))
             ends = swath_set.to_world(np.array([lo, hi]), np.array([across, across]))
     if not overfly:
         return [(lo, hi, True)]
@@ -345,12 +347,13 @@ def _build_path(layout: _Layout, areas: _Areas, free: FreeSpace, params: SurveyP
                 if first:
                     build.add(free.route(here[:2], start), SegmentKind.TRANSIT, params.transit_speed_mps)
                 elif params.turnaround == "arc":
-                    pts = shortest(tuple(here), (float(start[0]), float(start[1]), heading), 0.5 * params.width_m,
-                                   "dubins").sample(params.sample_step_m)
+                    goal = (float(start[0]), float(start[1]), heading)
+                    arc = shortest(tuple(here), goal, 0.5 * params.width_m, "dubins")
+                    pts = arc.sample(params.sample_step_m)
                     build.add(pts[:, :2], SegmentKind.TURN, params.arc_speed_mps, heading=pts[:, 2])
                 else:
-                    build.add(free.route(here[:2], start), SegmentKind.TURN, min(params.side_speed_mps,
-                                                                                   params.speed_mps))
+                    side = min(params.side_speed_mps, params.speed_mps)
+                    build.add(free.route(here[:2], start), SegmentKind.TURN, side)
             for a, b, working in cuts:
                 xy = ss.to_world(np.array([a, b]), np.array([s.across_m, s.across_m]))
                 build.add(xy, SegmentKind.SWATH if working else SegmentKind.TRANSIT,
@@ -369,7 +372,8 @@ def _field_figures(plan: Plan, areas: _Areas) -> PlanMetrics:
     union = shapely.intersection(shapely.union_all(strips, grid_size=GRID_M), work, grid_size=GRID_M) \
         if strips else Polygon()
     covered = float(union.area)
-    clipped = float(shapely.area(shapely.intersection(strips, work, grid_size=GRID_M)).sum()) if strips else 0.0
+    clipped = float(shapely.area(shapely.intersection(strips, work, grid_size=GRID_M)).sum()) \
+        if strips else 0.0
     fly = areas.flyable.buffer(1e-3)
     shapely.prepare(fly)
     lines = [shapely.linestrings(plan.xy[s.start:min(s.stop + 1, len(plan))]) for s in plan.segments()
@@ -392,7 +396,8 @@ def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | No
     start = np.asarray(start_xy, dtype=float)[:2] if start_xy is not None else None
     layout = choose_layout(areas, clearance, params, start)
     if not layout.routes:
-        raise PlanError(f"field {field.name!r}: the target area is too small for a {params.width_m:g} m swath")
+        raise PlanError(f"field {field.name!r}: the target area is too small for a {params.width_m:g} m "
+                        "swath")
     path = _build_path(layout, areas, free, params)
     if terrain is not None:
         path = follow_terrain(path, terrain, step_m=max(params.width_m, 5.0))
@@ -409,14 +414,15 @@ def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | No
 
 
 class SurveyPlanner:
-    """Drone survey and spray plans: passes at a height, zero or arc turnarounds, work only over the target."""
+    """Drone survey and spray plans: passes at a height, zero or arc turnarounds, work over the target."""
 
     name = "survey"
 
     def __init__(self, **defaults: Any) -> None:
         self.defaults = defaults
 
-    def plan(self, fields: Sequence[Field], params: SurveyParams | Mapping[str, Any], **info: Any) -> list[Plan]:
+    def plan(self, fields: Sequence[Field], params: SurveyParams | Mapping[str, Any],
+             **info: Any) -> list[Plan]:
         spec = str(info.get("implement", "") or "")
         extra: dict[str, Any] = {}
         if not isinstance(params, SurveyParams):

@@ -24,7 +24,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_survey_writes_the_plan_in_sorties_draws_it_and_prints_figures(tmp_path, capsys):
     plan_file, picture = tmp_path / "pond.msgpack", tmp_path / "pond.png"
     code, out, _ = run(capsys, "survey", str(sample_farm_path()), "--field", "Pond field", "--implement", AIR,
-                       "--depot", "0,0", "--depot", "450,100", "-o", str(plan_file), "--map", str(picture), "--json")
+                       "--depot", "0,0", "--depot", "450,100", "-o", str(plan_file), "--map", str(picture),
+                       "--json")
     assert code == 0
     fig = json.loads(out)
     assert fig["n_sorties"] == len(fig["sorties"]) >= 7
@@ -41,14 +42,16 @@ def test_survey_of_a_camera_reports_the_gsd_and_follows_a_height_map(tmp_path, c
     heights = np.zeros((60, 60))
     heights[20:40, 20:40] = 12.0
     np.savez(terrain, heights_m=heights, origin_xy=np.array([-450.0, -100.0]), cell_m=10.0)
-    argv = ["survey", str(sample_farm_path()), "--field", "North field", "--implement", "camera", "--altitude", "40"]
+    argv = ["survey", str(sample_farm_path()), "--field", "North field", "--implement", "camera",
+            "--altitude", "40"]
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "GSD 1.10 cm" in out and "swath 18.00 m at 40 m" in out
     code, out, _ = run(capsys, *argv, "--terrain", str(terrain), "--json")
     fig = json.loads(out)
     assert code == 0 and fig["gsd_m"] == pytest.approx(0.01096, abs=1e-5) and fig["terrain_following"]
     low, high = fig["height_m"]
-    assert low == pytest.approx(40.0, abs=1e-3) and high > 42.0   # comes down no faster than 2 m/s after the hill
+    assert low == pytest.approx(40.0, abs=1e-3)
+    assert high > 42.0   # comes down no faster than 2 m/s after the hill
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -70,8 +73,9 @@ def test_bad_survey_input_is_one_line_and_exit_2(capsys, argv, message):
 def test_plan_job_shares_the_pond_field_between_a_tractor_and_drones(tmp_path, capsys):
     out_dir = tmp_path / "job"
     code, out, _ = run(capsys, "plan-job", str(sample_farm_path()), "--field", "Pond field",
-                       "--vehicles", "tractor,drone*2", "--ground-implement", "sprayer:boom_width_m=12,n_sections=4",
-                       "--air-implement", AIR, "--depot", "0,0", "-o", str(out_dir), "--json")
+                       "--vehicles", "tractor,drone*2",
+                       "--ground-implement", "sprayer:boom_width_m=12,n_sections=4", "--air-implement", AIR,
+                       "--depot", "0,0", "-o", str(out_dir), "--json")
     assert code == 0
     fig = json.loads(out)
     assert set(fig["vehicles"]) == {"tractor", "drone-1", "drone-2"}

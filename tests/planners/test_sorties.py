@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon, box
 
-SPRAYER = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha={rate},tank_l=20,actuation=sprayer,"
-           "nozzle_spacing_m=1.75,boom_offset_m=0,nozzle_max_flow_l_per_min=5")
+SPRAYER = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha={rate},tank_l=20,"
+           "actuation=sprayer,nozzle_spacing_m=1.75,boom_offset_m=0,nozzle_max_flow_l_per_min=5")
 
 
 def field(w: float = 300.0, h: float = 200.0, holes=()) -> Field:
@@ -60,7 +60,8 @@ def exact_energy_wh(piece: np.ndarray, load_l: float, rate: float, width: float,
     power = np.array([model.power_w(m, float(v)) for m, v in zip(mass, piece["speed"][:-1])])
     up, down = model.vertical_s(float(piece["z"][0]))
     end_mass = model.empty_kg + (load_l - litres.sum()) * model.density_kg_per_l
-    return float((t * power).sum() + up * model.power_w(mass[0], 0.0) + down * model.power_w(end_mass, 0.0)) / 3600
+    vertical = up * model.power_w(mass[0], 0.0) + down * model.power_w(end_mass, 0.0)
+    return float((t * power).sum() + vertical) / 3600
 
 
 def check_sorties(plan, out, vehicle, params: SortieParams, rate: float) -> None:
@@ -92,8 +93,8 @@ def check_sorties(plan, out, vehicle, params: SortieParams, rate: float) -> None
 
 @settings(max_examples=max(6, settings.default.max_examples // 2), deadline=None)
 @given(w=st.floats(80, 400), h=st.floats(60, 300), rate=st.floats(8.0, 40.0), tank=st.floats(5.0, 40.0),
-       battery=st.floats(500.0, 2500.0), depots=st.lists(st.tuples(st.floats(-100, 500), st.floats(-100, 400)),
-                                                          min_size=1, max_size=3),
+       battery=st.floats(500.0, 2500.0),
+       depots=st.lists(st.tuples(st.floats(-100, 500), st.floats(-100, 400)), min_size=1, max_size=3),
        turnaround=st.sampled_from(["zero", "arc"]))
 def test_no_sortie_exceeds_tank_or_battery_and_together_they_cover_exactly_the_plan(w, h, rate, tank, battery,
                                                                                      depots, turnaround):
@@ -149,7 +150,8 @@ def test_legs_to_the_depot_go_round_obstacles_and_an_unreachable_depot_is_refuse
     xy = out.xy
     for seg in out.segments():
         if seg.kind == SegmentKind.SERVICE:
-            assert LineString(xy[seg.start:seg.stop + 1]).intersection(inside).length == pytest.approx(0.0, abs=1e-6)
+            crossing = LineString(xy[seg.start:seg.stop + 1]).intersection(inside)
+            assert crossing.length == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(PlanError, match=r"no sortie of 'drone' reaches the work at .* within 960 Wh"):
         split_sorties(plan, EXAMPLE_DRONE, SortieParams(((20_000.0, 0.0),)))
 

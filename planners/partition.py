@@ -362,17 +362,27 @@ class JobPlanner:
     name = "job"
 
     def plan(self, fields: Sequence[Field], params: JobParams | Mapping[str, Any], **info: Any) -> list[Plan]:
+        """Every vehicle's plan for each field (``vehicles=[VehicleSpec, ...]`` in ``info``)."""
         vehicles: Sequence[VehicleSpec] = info.get("vehicles") or ()
-        jp = params if isinstance(params, JobParams) else JobParams(**dict(params))
+        jp = params if isinstance(params, JobParams) else _job_params(params, str(info.get("implement", "")))
         return [p for f in fields for p in plan_job(f, vehicles, jp).plans.values()]
 
     def plan_vehicles(self, fld: Field, vehicles: Mapping[str, VehicleSpec], params: Mapping[str, Any],
-                      starts: Mapping[str, Sequence[float]] | None = None) -> dict[str, Plan]:
-        """One plan per vehicle id (the fleet's ``job submit`` shape); specs are renamed to the ids."""
+                      starts: Mapping[str, Sequence[float]] | None = None,
+                      implement: str = "") -> dict[str, Plan]:
+        """One plan per vehicle id (the shape of the fleet's ``job submit``); the specs take the ids as
+        names. ``implement`` stands for whichever of ``ground_implement``/``air_implement`` is not given."""
         specs = [replace(spec, name=vid) for vid, spec in vehicles.items()]
-        known = set(JobParams.__dataclass_fields__)
-        values = {k: v for k, v in params.items() if k in known}
-        if "depots" in values:
-            values["depots"] = tuple(tuple(float(c) for c in xy) for xy in values["depots"])
-        jp = JobParams(**values)
-        return dict(plan_job(fld, specs, jp, starts=starts).plans)
+        return dict(plan_job(fld, specs, _job_params(params, implement), starts=starts).plans)
+
+
+def _job_params(params: Mapping[str, Any], implement: str) -> JobParams:
+    """JobParams from a plain mapping (keys it does not know, such as the coverage planner's, are ignored)."""
+    known = set(JobParams.__dataclass_fields__)
+    values = {k: v for k, v in params.items() if k in known}
+    if "depots" in values:
+        values["depots"] = tuple(tuple(float(c) for c in xy) for xy in values["depots"])
+    if implement:
+        values.setdefault("ground_implement", implement)
+        values.setdefault("air_implement", implement)
+    return JobParams(**values)

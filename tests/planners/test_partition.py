@@ -121,3 +121,7 @@ def test_job_planner_plugin_gives_one_plan_per_vehicle_id():
                                   {"ground_implement": GROUND, "air_implement": AIR, "depots": [[-5, -5]]})
     assert set(plans) == {"t9", "d7"}
     assert plans["t9"].vehicle == "t9" and plans["d7"].vehicle == "d7" and plans["d7"].sorties
+    # one implement for both kinds, as the fleet's 'job submit --implement' gives it
+    both = planner.plan_vehicles(fld, {"d1": EXAMPLE_DRONE, "d2": EXAMPLE_DRONE}, {"depots": [[-5, -5]]},
+                                 implement=AIR)
+    assert {p.meta["role"] for p in both.values()} == {"air"} and all(p.sorties for p in both.values())

@@ -314,6 +314,9 @@ def plan_job(fld: Field, vehicles: Sequence[VehicleSpec], params: JobParams, *,
     x_prev = 0.0
     gap_prev, s, plans, finish, air_m2 = run(x_prev)
     best = (s, plans, finish, air_m2)
+    if gap_prev < 0 and s > params.tolerance:
+        teams.notes.append("the drones' own zones take longer than the tractors' whole share: the tractors "
+                           "finish first (more drones, or fewer tractors, would balance the job)")
     if gap_prev > 0 and s > params.tolerance:
         # first guess from the paces seen so far (vehicle-seconds per square metre), then secant steps
         n_g, n_a = len(teams.tractors), len(teams.drones)

@@ -146,7 +146,7 @@ def make_swaths(inner: BaseGeometry, allowed: BaseGeometry, angle_rad: float, wi
                     float(se), float(gs), float(ge))
               for q, lo, hi, st, en, ss, se, gs, ge in zip(*cols[:9])]
     # what may go uncovered: the estimate's surplus over the target, less a margin for its error
-    budget = covered - target - 0.25 * (1.0 - min_coverage) * area
+    budget = covered - target - 0.1 * (1.0 - min_coverage) * area
     trimmed, spent = _trim_ends(swaths, width_m, budget)
     return SwathSet(angle_rad, width_m, tuple(trimmed), covered - spent)
 

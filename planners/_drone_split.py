@@ -65,23 +65,27 @@ def balance(path: np.ndarray, u: np.ndarray, paces: Sequence[float],
             evaluate: Callable[[list[np.ndarray]], tuple[list[float], list[Any]]], *, tolerance: float = 0.05,
             rounds: int = 6) -> Balanced:
     """Cut ``path`` into ``len(paces)`` pieces (``paces``: expected seconds per unit of ``u`` for each
-    vehicle) so that the finish times ``evaluate`` reports agree within ``tolerance``."""
+    vehicle) so that the finish times ``evaluate`` reports agree within ``tolerance``; of the cuts that do,
+    the one that finishes soonest (else the most even one)."""
     k = len(paces)
     pace = np.maximum(np.asarray(paces, dtype=float), 1e-12)
     total = float(u[-1] - u[0])
-    best: Balanced | None = None
+    tried: list[Balanced] = []
     for r in range(max(1, rounds)):
         shares = (1.0 / pace) / np.sum(1.0 / pace)
         cuts = u[0] + total * np.cumsum(shares)[:-1]
         pieces = cut_path(path, u, cuts) if k > 1 else [path]
         times, results = evaluate(pieces)
         now = Balanced(shares, list(times), list(results))
-        if best is None or now.spread < best.spread:
-            best = now
+        tried.append(now)
         logger.debug("balance round %d: times %s, spread %.3f", r, np.round(times, 0).tolist(), now.spread)
-        if now.spread <= tolerance or k == 1:
+        # one correction from measured paces even when the first cut is within tolerance: finish times jump
+        # with whole sorties, so the first cut that passes is rarely the one that finishes soonest
+        if k == 1 or (now.spread <= tolerance and r >= 1):
             break
         measured = np.asarray(times, dtype=float) / np.maximum(shares * total, 1e-12)
         pace = np.where(np.asarray(times) > 0, measured, pace)
-    assert best is not None
-    return best
+    good = [b for b in tried if b.spread <= tolerance]
+    if good:
+        return min(good, key=lambda b: max(b.times_s))
+    return min(tried, key=lambda b: b.spread)

@@ -61,6 +61,7 @@ def test_tractors_keep_off_the_wet_zone_and_drones_work_it_finishing_together():
     assert job.ground_area_m2 + job.air_area_m2 == pytest.approx(pond.boundary.area, rel=1e-6)
 
 
+@pytest.mark.slow
 @settings(max_examples=max(6, settings.default.max_examples // 10), deadline=None)
 @given(w=st.floats(350, 700), h=st.floats(250, 450), n_t=st.integers(1, 2), n_d=st.integers(1, 3),
        zone_at=st.tuples(st.floats(0.05, 0.75), st.floats(0.05, 0.75)), tanks=st.lists(st.floats(10, 30),

@@ -79,12 +79,7 @@ def _distinct_minima(angles: np.ndarray, cost: np.ndarray, count: int) -> list[f
 
 
 def _layout(inner: Any, allowed: Any, clearance: Any, angle: float, params: CoverageParams) -> _Layout:
-    # where the lines sit within their play decides which slivers the strips leave or graze: the
-    # shortest set that still covers enough, else the one that covers most
-    sets = [make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, phase) for phase in _PHASES]
-    enough = [ss for ss in sets if ss.covered_m2 >= 0.999 * params.min_coverage * inner.area]
-    swath_set = (min(enough, key=lambda ss: sum(s.length_m for s in ss.swaths)) if enough
-                 else max(sets, key=lambda ss: ss.covered_m2))
+    swath_set = make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, _PHASES)
     cells = split_cells(swath_set, clearance)
     kind = params.turns
     options = [route_cell(swath_set, c, params.turn_radius_m, kind) for c in cells]

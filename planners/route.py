@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -111,60 +112,69 @@ def route_cell(swath_set: SwathSet, cell: Cell, radius_m: float, curve_kind: str
     n = len(cell.swaths)
     start, end = _poses(swath_set, cell)
     min_skip = max(1, math.ceil(2.0 * radius_m / swath_set.width_m - 1e-9))
-    orders = candidate_orders(n, min_skip)
-    seqs, dirs = [], []
-    for order in orders:
-        for first_dir in (1, -1):
-            seqs.append(order)
-            dirs.append([first_dir * (1 if k % 2 == 0 else -1) for k in range(n)])
-    costs = np.zeros(len(seqs))
+    base = np.array(_candidate_orders(n, min_skip), dtype=np.int64)
+    orders = np.concatenate([base, base])                      # each order with both first directions
+    alternate = np.where(np.arange(n) % 2 == 0, 1, -1)
+    dirs = np.concatenate([np.tile(alternate, (len(base), 1)), np.tile(-alternate, (len(base), 1))])
+    costs = np.zeros(len(orders))
     if n > 1:
-        exits, entries, owner = [], [], []
-        for c, (order, d) in enumerate(zip(seqs, dirs)):
-            o = np.asarray(order)
-            dd = np.asarray(d)
-            ex = np.where((dd[:-1] > 0)[:, None], end[o[:-1]], _flip(start[o[:-1]]))
-            en = np.where((dd[1:] > 0)[:, None], start[o[1:]], _flip(end[o[1:]]))
-            exits.append(ex)
-            entries.append(en)
-            owner.append(np.full(len(ex), c))
-        lengths, _, _ = shortest_lengths(np.concatenate(exits), np.concatenate(entries), radius_m, curve_kind)
-        costs = np.bincount(np.concatenate(owner), weights=lengths, minlength=len(seqs))
+        fwd = dirs > 0
+        exit_all = np.where(fwd[..., None], end[orders], _flip(start[orders]))
+        entry_all = np.where(fwd[..., None], start[orders], _flip(end[orders]))
+        lengths, _, _ = shortest_lengths(exit_all[:, :-1].reshape(-1, 3), entry_all[:, 1:].reshape(-1, 3),
+                                         radius_m, curve_kind)
+        costs = lengths.reshape(len(orders), n - 1).sum(axis=1)
     best: dict[tuple[int, int], int] = {}
-    for c, (order, d) in enumerate(zip(seqs, dirs)):
-        corner = (order[0], d[0])
+    for c in range(len(orders)):
+        corner = (int(orders[c, 0]), int(dirs[c, 0]))
         if corner not in best or costs[c] < costs[best[corner]]:
             best[corner] = c
     routes = []
     for c in sorted(best.values(), key=lambda k: costs[k]):
-        order, d = seqs[c], dirs[c]
+        order, d = orders[c], dirs[c]
         entry = start[order[0]] if d[0] > 0 else _flip(end[order[0]])
         exit_ = end[order[-1]] if d[-1] > 0 else _flip(start[order[-1]])
-        routes.append(CellRoute(cell, tuple(order), tuple(d), float(costs[c]), entry, exit_))
+        routes.append(CellRoute(cell, tuple(int(i) for i in order), tuple(int(x) for x in d), float(costs[c]),
+                                entry, exit_))
     return routes
 
 
+@lru_cache(maxsize=512)
+def _candidate_orders(n: int, min_skip: int) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(o) for o in candidate_orders(n, min_skip))
+
+
 def order_cells(options: list[list[CellRoute]], start_xy: np.ndarray | None = None) -> list[CellRoute]:
-    """Chain cells (each with its route options) into one sequence with short hops between them."""
+    """Chain cells (each with its route options) into one sequence with short hops between them.
+
+    Greedy from every possible first route, each hop costed by the straight distance from one cell's
+    exit to the next route's entry plus that route's own turns; the cheapest chain wins.
+    """
     if not options:
         return []
-    if len(options) == 1:
-        return [options[0][0]] if start_xy is None else [min(
-            options[0], key=lambda r: r.turn_cost_m + float(np.hypot(*(r.entry[:2] - start_xy))))]
+    flat = [(c, r) for c, opts in enumerate(options) for r in opts]
+    cell = np.array([c for c, _ in flat])
+    entry = np.array([r.entry[:2] for _, r in flat])
+    exit_ = np.array([r.exit[:2] for _, r in flat])
+    own = np.array([r.turn_cost_m for _, r in flat])
+    hop = np.hypot(*(entry[None, :, :] - exit_[:, None, :]).transpose(2, 0, 1)) + own[None, :]
+    first = own + (np.hypot(*(entry - start_xy).T) if start_xy is not None else 0.0)
+    n_cells = len(options)
     best_total, best_chain = math.inf, None
-    starts = [(c, r) for c, opts in enumerate(options) for r in opts]
-    for c0, r0 in starts:
-        total = r0.turn_cost_m + (float(np.hypot(*(r0.entry[:2] - start_xy))) if start_xy is not None else 0.0)
-        chain, left, cur = [r0], set(range(len(options))) - {c0}, r0
-        while left:
-            hop, pick = min(((float(np.hypot(*(r.entry[:2] - cur.exit[:2]))) + r.turn_cost_m, (c, r))
-                             for c in left for r in options[c]), key=lambda t: t[0])
-            total += hop
-            chain.append(pick[1])
-            left.discard(pick[0])
-            cur = pick[1]
-            if total >= best_total:
-                break
-        if not left and total < best_total:
+    for k0 in np.argsort(first):
+        total = float(first[k0])
+        if total >= best_total:
+            break
+        used = np.zeros(n_cells, dtype=bool)
+        used[cell[k0]] = True
+        chain, cur = [int(k0)], int(k0)
+        while not used.all() and total < best_total:
+            cost = np.where(used[cell], np.inf, hop[cur])
+            cur = int(np.argmin(cost))
+            total += float(cost[cur])
+            used[cell[cur]] = True
+            chain.append(cur)
+        if used.all() and total < best_total:
             best_total, best_chain = total, chain
-    return best_chain or [opts[0] for opts in options]
+    assert best_chain is not None
+    return [flat[k][1] for k in best_chain]

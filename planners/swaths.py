@@ -11,7 +11,7 @@ The line clipping is the ``swaths`` kernel (scan lines against all rings at once
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from shapely.geometry import MultiPolygon, Polygon
@@ -115,15 +115,17 @@ def _line_offsets(across: np.ndarray, width_m: float, side_slack_m: float, phase
 
 
 def make_swaths(inner: BaseGeometry, allowed: BaseGeometry, angle_rad: float, width_m: float,
-                min_coverage: float = 1.0, phase: float = 0.0) -> SwathSet:
+                min_coverage: float = 1.0, phases: tuple[float, ...] = (0.0,)) -> SwathSet:
     """Swaths covering ``inner`` at ``angle_rad``, extended for coverage but kept inside ``allowed``
     (the region where the implement centre keeps the whole implement in the field).
 
     ``min_coverage`` below 1 lets the plan leave slivers uncovered where covering them costs the most
     driving for the least ground: a last line for a strip narrower than half a width at the sides, and
     the far corners of the strips at slanted ends (each end's extension is shortened by the same
-    fraction; the uncovered corner triangle grows with the square of the shortening). ``phase`` slides
-    the lines within the play the width leaves (see :func:`_line_offsets`).
+    fraction; the uncovered corner triangle grows with the square of the shortening). Each of ``phases``
+    slides the lines within the play the width leaves (see :func:`_line_offsets`); where the lines sit
+    decides which slivers the strips leave or graze, so the shortest set that still covers enough wins
+    (else the one that covers most).
     """
     xs, ys, offsets = pack_rings(inner)
     if len(xs) == 0:
@@ -135,54 +137,61 @@ def make_swaths(inner: BaseGeometry, allowed: BaseGeometry, angle_rad: float, wi
     extent = float(across_all.max() - across_all.min())
     side_slack = min(0.5 * width_m, (1.0 - min_coverage) * extent)
     ax, ay, aoff = pack_rings(allowed)
-    for slack in ((side_slack, 0.0) if side_slack > 0 else (0.0,)):
-        centres = _line_offsets(across_all, width_m, slack, phase)
-        cols = k.build_swaths(xs, ys, offsets, ax, ay, aoff, float(angle_rad), centres, float(width_m),
-                              max(6, math.ceil(width_m / _SUBLINE_SPACING_M)))
-        covered = float(cols[9].sum())
-        if covered >= target:
-            break
-    swaths = [Swath(int(q), float(centres[q]), float(st), float(en), float(lo), float(hi), float(ss),
-                    float(se), float(gs), float(ge))
-              for q, lo, hi, st, en, ss, se, gs, ge in zip(*cols[:9])]
-    # what may go uncovered: the estimate's surplus over the target, less a margin for its error
-    budget = covered - target - 0.1 * (1.0 - min_coverage) * area
-    trimmed, spent = _trim_ends(swaths, width_m, budget)
-    return SwathSet(angle_rad, width_m, tuple(trimmed), covered - spent)
+    nsub = max(6, math.ceil(width_m / _SUBLINE_SPACING_M))
+    best = None
+    for phase in phases:
+        for slack in ((side_slack, 0.0) if side_slack > 0 else (0.0,)):
+            centres = _line_offsets(across_all, width_m, slack, phase)
+            cols = k.build_swaths(xs, ys, offsets, ax, ay, aoff, float(angle_rad), centres, float(width_m), nsub)
+            covered = float(cols[9].sum())
+            if covered >= target:
+                break
+        # what may go uncovered: the estimate's surplus over the target, less a margin for its error
+        budget = covered - target - 0.1 * (1.0 - min_coverage) * area
+        start, end, slant_s, slant_e, spent = _trim_ends(cols, width_m, budget)
+        length, kept = float(np.sum(end - start)), covered - spent
+        key = (0, length) if kept >= 0.999 * target else (1, -kept)
+        if best is None or key < best[0]:
+            best = (key, centres, cols, start, end, slant_s, slant_e, kept)
+    _, centres, cols, start, end, slant_s, slant_e, kept = best
+    line, lo, hi, _, _, _, _, gs, ge = cols[:9]
+    swaths = tuple(Swath(int(q), float(centres[q]), float(a), float(b), float(c0), float(c1), float(x), float(y),
+                         float(g0), float(g1))
+                   for q, a, b, c0, c1, x, y, g0, g1 in zip(line, start, end, lo, hi, slant_s, slant_e, gs, ge))
+    return SwathSet(angle_rad, width_m, swaths, kept)
 
 
-def _trim_ends(swaths: list[Swath], width_m: float, budget_m2: float) -> tuple[list[Swath], float]:
+def _trim_ends(cols, width_m: float, budget_m2: float):
     """Spend ``budget_m2`` of uncovered inner field where it saves the most driving.
 
     End extensions are dropped whole, least area per metre first, while they cover less ground per metre
     than a slanted-corner extension does (``w / 4``): typically a strip that only grazes the field along
     a parallel edge. What budget is left shortens every slanted-end extension by one common fraction; an
     end extended by ``e`` leaves a corner triangle of ``(1 - f)^2 * w * e / 4`` when a fraction ``f`` is
-    driven. Returns the swaths and the area (estimated) given up.
+    driven. Returns new start, end, slanted parts, and the area (estimated) given up.
     """
-    out = list(swaths)
+    _, lo, hi, start, end, slant_s, slant_e, gain_s, gain_e = (np.array(c, dtype=float) for c in cols[:9])
     spent = 0.0
     if budget_m2 <= 0.0:
-        return out, spent
-    ends = []
-    for i, s in enumerate(out):
-        for side, ext, gain in ((0, s.core_start_m - s.start_m, s.gain_start_m2),
-                                (1, s.end_m - s.core_end_m, s.gain_end_m2)):
-            if ext > 1e-6:
-                ends.append((gain / ext, gain, i, side))
-    for density, gain, i, side in sorted(ends):
-        if density >= 0.25 * width_m or gain > budget_m2:
-            break
-        s = out[i]
-        out[i] = (replace(s, start_m=s.core_start_m, slant_start_m=0.0, gain_start_m2=0.0) if side == 0
-                  else replace(s, end_m=s.core_end_m, slant_end_m=0.0, gain_end_m2=0.0))
-        budget_m2 -= gain
-        spent += gain
-    total = sum(s.slant_start_m + s.slant_end_m for s in out)
+        return start, end, slant_s, slant_e, spent
+    ext = np.concatenate([lo - start, end - hi])
+    gain = np.concatenate([gain_s, gain_e])
+    idx = np.flatnonzero(ext > 1e-6)
+    if len(idx):
+        idx = idx[np.argsort(gain[idx] / ext[idx], kind="stable")]
+        before = np.concatenate([[0.0], np.cumsum(gain[idx])[:-1]])
+        fail = (gain[idx] / ext[idx] >= 0.25 * width_m) | (gain[idx] > budget_m2 - before)
+        drop = idx[: int(np.argmax(fail)) if fail.any() else len(idx)]
+        n = len(lo)
+        s_drop, e_drop = drop[drop < n], drop[drop >= n] - n
+        start[s_drop], slant_s[s_drop] = lo[s_drop], 0.0
+        end[e_drop], slant_e[e_drop] = hi[e_drop], 0.0
+        used = float(gain[drop].sum())
+        budget_m2 -= used
+        spent += used
+    total = float(slant_s.sum() + slant_e.sum())
     if budget_m2 <= 0.0 or total <= 0.0:
-        return out, spent
+        return start, end, slant_s, slant_e, spent
     cut = min(1.0, math.sqrt(4.0 * budget_m2 / (width_m * total)))
     spent += cut * cut * width_m * total / 4.0
-    return [replace(s, start_m=s.start_m + cut * s.slant_start_m, end_m=s.end_m - cut * s.slant_end_m,
-                    slant_start_m=(1 - cut) * s.slant_start_m, slant_end_m=(1 - cut) * s.slant_end_m)
-            for s in out], spent
+    return start + cut * slant_s, end - cut * slant_e, (1 - cut) * slant_s, (1 - cut) * slant_e, spent

@@ -98,8 +98,7 @@ class _Layout:
 def _layout(areas: _Areas, clearance: BaseGeometry, angle: float, params: SurveyParams,
             start_xy: np.ndarray | None) -> _Layout:
     w = params.width_m
-    swath_set = min((make_swaths(areas.lines, areas.flyable, angle, w, params.min_coverage, phase)
-                     for phase in _PHASES), key=lambda ss: sum(s.length_m for s in ss.swaths))
+    swath_set = make_swaths(areas.lines, areas.flyable, angle, w, params.min_coverage, _PHASES)
     if not swath_set.swaths:
         return _Layout(swath_set, [], math.inf)
     cells = split_cells(swath_set, clearance)

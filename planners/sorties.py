@@ -175,6 +175,8 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
     """``plan`` flown as sorties by ``vehicle``: the path gains the legs to and from the depots (kind
     ``SERVICE``, implement off), and ``plan.sorties`` says what each trip loads, uses and resumes from.
 
+    ``params.search = "greedy"`` makes every sortie as long as it goes (next fit) instead of searching for
+    the fewest sorties and least time; ``params.breaks = "pass_ends"`` never stops in the middle of a pass.
     Raises :class:`PlanError` when some part of the work cannot be reached and flown back from any depot
     within one battery (less the reserve)."""
     spec = implement if implement is not None else (plan.implement or None)
@@ -311,11 +313,9 @@ def _assemble(plan: Plan, w: _Work, cand: np.ndarray, resume: np.ndarray, chain:
         p_a = np.array([path["x"][a], path["y"][a]])
         p_b = np.array([path["x"][b], path["y"][b]])
         depot = depots[dep[ib]]
-        out = _leg(legs.route(here, p_a), alt, v_t)[:-1]
-        work = path[a:b + 1].copy()
-        back = _leg(legs.route(p_b, depot), alt, v_t)
-        work = work[:-1]
-        trip = np.concatenate([out, work, back])
+        out = _leg(legs.route(here, p_a), alt, v_t)[:-1]      # its end is the work's first sample
+        back = _leg(legs.route(p_b, depot), alt, v_t)          # from the breakpoint, implement off
+        trip = np.concatenate([out, path[a:b], back])
         pieces.append(trip)
         sorties.append(Sortie(start, start + len(trip), (float(depot[0]), float(depot[1])), load, wh,
                               (float(p_a[0]), float(p_a[1]))))

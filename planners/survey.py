@@ -78,7 +78,7 @@ def _areas(field: Field, target: BaseGeometry | None, params: SurveyParams) -> _
         fly = fly.buffer(-params.margin_m, join_style="mitre")
     work = boundary if target is None else boundary.intersection(target)
     parts = _polygons(work)
-    if not parts or _polygons(fly) == []:
+    if not parts or not _polygons(fly):
         raise PlanError(f"field {field.name!r}: nothing to survey (the target area is empty)")
     work = _multi(parts)
     lines = work if params.obstacles == "avoid" else _multi([Polygon(p.exterior) for p in parts])
@@ -109,7 +109,7 @@ def _layout(areas: _Areas, clearance: BaseGeometry, angle: float, params: Survey
     return _Layout(swath_set, routes, lines_s + turns_s + hops_s / params.transit_speed_mps)
 
 
-def choose_layout(areas: _Areas, clearance: BaseGeometry, params: SurveyParams,
+def _choose_layout(areas: _Areas, clearance: BaseGeometry, params: SurveyParams,
                   start_xy: np.ndarray | None = None) -> _Layout:
     """Line direction and placement with the least estimated flight time (fixed angle, or a search)."""
     if params.angle_deg is not None:
@@ -250,7 +250,7 @@ def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | No
     clearance = areas.cover
     free = FreeSpace(areas.flyable, clearance_m=max(0.5, min(2.0, 0.25 * params.width_m)))
     start = np.asarray(start_xy, dtype=float)[:2] if start_xy is not None else None
-    layout = choose_layout(areas, clearance, params, start)
+    layout = _choose_layout(areas, clearance, params, start)
     if not layout.routes:
         raise PlanError(f"field {field.name!r}: the target area is too small for a {params.width_m:g} m "
                         "swath")
@@ -264,9 +264,8 @@ def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | No
     plan = Plan(path=path, frame=field.frame, boundary=field.boundary, field_name=field.name,
                 width_m=params.width_m, turn_radius_m=0.0, implement=implement, vehicle=vehicle,
                 params=params.to_dict(), meta=info)
-    plan = plan.with_(metrics=_field_figures(plan, areas))
-    plan.meta["plan_time_s"] = time.perf_counter() - t0  # type: ignore[index]
-    return plan
+    metrics = _field_figures(plan, areas)
+    return plan.with_(metrics=metrics, meta={**info, "plan_time_s": time.perf_counter() - t0})
 
 
 class SurveyPlanner:

@@ -327,6 +327,8 @@ def plan_job(fld: Field, vehicles: Sequence[VehicleSpec], params: JobParams, *,
         x = float(np.clip(x, 0.0, open_field.area))
         for _ in range(params.rounds):
             gap, s, plans, finish, air_m2 = run(x)
+            logger.debug("drones take %.2f ha of the open field: ground minus air %.0f s, spread %.3f",
+                         x / 1e4, gap, s)
             if s < best[0]:
                 best = (s, plans, finish, air_m2)
             if s <= params.tolerance or abs(gap - gap_prev) < 1e-9:

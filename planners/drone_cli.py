@@ -112,7 +112,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crs", choices=CRS_CHOICES, default="auto",
                         help="coordinates of the file (default auto)")
     parser.add_argument("--depot", action="append", metavar="X,Y",
-                        help="refill/landing point in the field's local metres (repeat for several)")
+                        help="refill/landing point in the field's local metres, repeatable "
+                             "(write --depot=-20,5 when X < 0)")
     parser.add_argument("--depot-lonlat", action="append", metavar="LON,LAT", help="refill point in WGS84")
     parser.add_argument("--turnaround", choices=("zero", "arc"), default="zero",
                         help="zero: stop and side-step inside the field (default); "

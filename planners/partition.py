@@ -361,8 +361,9 @@ def _result(plans: dict[str, Plan], finish: dict[str, float], ground_m2: float, 
 
 
 class JobPlanner:
-    """Plans a job for several vehicles at once: tractors on the open field, drones on zones tractors cannot
-    work, finish times balanced (``plan_vehicles`` gives one plan per vehicle)."""
+    """One job for tractors and drones at once: zones by suitability, finish times balanced.
+
+    ``plan_vehicles`` gives one plan per vehicle id, the shape the fleet's ``job submit`` needs."""
 
     name = "job"
 

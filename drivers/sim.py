@@ -127,6 +127,13 @@ class SimDriver(Driver):
         return self._world
 
     @property
+    def gnss(self) -> Gnss:
+        """The vehicle's GNSS receiver; a scenario degrades it (``quality``, ``outages``) to inject faults."""
+        if not self._connected:
+            raise DriverError("gnss", "NOT_CONNECTED", "connect() first")
+        return self._gnss
+
+    @property
     def model(self) -> VehicleModel:
         if self._model is None:
             raise DriverError("model", "NOT_CONNECTED", "connect() first")

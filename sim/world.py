@@ -365,6 +365,7 @@ class World:
     def _advance_wind(self, dt: float) -> None:
         w = self.wind
         if w.gust_sigma_mps <= 0.0:
+            self._wind_now = w.mean_mps   # ``wind`` may have been changed (a scenario's gust)
             return
         a = math.exp(-dt / w.gust_tau_s)
         sigma = np.array([w.gust_sigma_mps, w.gust_sigma_mps, w.gust_sigma_mps * w.vertical_fraction])

@@ -226,7 +226,7 @@ class Dispatcher:
         if vehicle is None:
             return
         if isinstance(msg, Telemetry):
-            fleet.on_telemetry(vehicle, msg.body())
+            fleet.on_telemetry(vehicle, msg)
         elif isinstance(msg, Hello):
             self.bus.send(vehicle, Welcome(ref=msg.id, session=self.session, heartbeat_s=self.config.bus.heartbeat_s))
             fleet.on_hello(vehicle, msg.vehicle_kind, msg.driver, msg.kinds, msg.features, msg.spec, msg.mission,
@@ -238,8 +238,8 @@ class Dispatcher:
         elif isinstance(msg, PlanAck):
             fleet.on_plan_ack(vehicle, msg.mission, msg.complete, msg.ok, msg.reason)
         elif isinstance(msg, CommandAck):
+            self._confirmed(vehicle, msg.ref, msg.ok, msg.result)     # the operator first, bookkeeping after
             fleet.on_command_ack(vehicle, msg.ref, msg.command, msg.ok, msg.result)
-            self._confirmed(vehicle, msg.ref, msg.ok, msg.result)
         elif isinstance(msg, Event):
             fleet.on_event(vehicle, msg.mission, msg.code, msg.severity, msg.text)
             self.bus.ack(inbound)

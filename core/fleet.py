@@ -373,8 +373,12 @@ class VehicleInfo:
     index: int = -1
     delivering: int = 0                      # mission whose plan is on its way
     commanded: dict[int, tuple[int, CommandCode]] = field(default_factory=dict)  # msg id -> (mission, command)
-    telemetry: dict[str, Any] = field(default_factory=dict)
+    last_telemetry: Any = None               # the latest TELEMETRY message
     telemetry_saved_s: float = -math.inf
+
+    @property
+    def telemetry(self) -> dict[str, Any]:
+        return self.last_telemetry.body() if self.last_telemetry is not None else {}
 
     @property
     def offers(self) -> frozenset[str]:
@@ -681,15 +685,16 @@ class FleetManager:
                 and not m.phase.is_final:
             self._fail(m, f"{code.name.lower()}: {text}")
 
-    def on_telemetry(self, vehicle: str, values: dict[str, Any]) -> None:
+    def on_telemetry(self, vehicle: str, telemetry: Any) -> None:
+        """The latest reading (a TELEMETRY message); one per ``telemetry_every_s`` is stored."""
         info = self.vehicles.get(vehicle)
         if info is None:
             return
-        info.telemetry = values
+        info.last_telemetry = telemetry
         now = self.clock()
         if now - info.telemetry_saved_s >= self.telemetry_every_s:
             info.telemetry_saved_s = now
-            self.store.add_telemetry(vehicle, values)
+            self.store.add_telemetry(vehicle, telemetry.body())
 
     # --- timers -------------------------------------------------------------------------------------
     def tick(self) -> None:

@@ -12,6 +12,7 @@ documents every kind for people who write agents in other languages.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum
@@ -140,6 +141,7 @@ def _int(lo: int = 0, hi: int = _MAX_ID) -> Check:
         if type(v) is not int or not lo <= v <= hi:
             raise _fail(name, v, f"an integer in [{lo}, {hi}]")
         return v
+    check.fast = ("int", lo, hi)  # type: ignore[attr-defined]
     return check
 
 
@@ -147,9 +149,10 @@ def _float(lo: float = -math.inf, hi: float = math.inf, nan: bool = True) -> Che
     def check(name: str, v: Any) -> float:
         if type(v) is int:
             v = float(v)
-        if type(v) is not float or not (lo <= v <= hi or (nan and v != v)):
+        if type(v) is not float or not (lo <= v <= hi or (nan and math.isnan(v))):
             raise _fail(name, v, f"a number in [{lo}, {hi}]" + (" or NaN" if nan else ""))
         return v
+    check.fast = ("float", lo, hi, nan)  # type: ignore[attr-defined]
     return check
 
 
@@ -158,6 +161,7 @@ def _str(max_len: int = 128, empty: bool = True) -> Check:
         if type(v) is not str or len(v) > max_len or (not empty and not v):
             raise _fail(name, v, f"a {'' if empty else 'non-empty '}string of at most {max_len} characters")
         return v
+    check.fast = ("str", max_len, empty)  # type: ignore[attr-defined]
     return check
 
 
@@ -165,6 +169,9 @@ def _bool(name: str, v: Any) -> bool:
     if type(v) is not bool:
         raise _fail(name, v, "true or false")
     return v
+
+
+_bool.fast = ("bool",)  # type: ignore[attr-defined]
 
 
 def _bytes(max_len: int) -> Check:
@@ -222,7 +229,12 @@ class Message:
     id: int = field(default=0, kw_only=True)
 
     def body(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.SCHEMA}
+        """The message's fields as a map (without the envelope)."""
+        names = self.SCHEMA
+        if not names:
+            return {}
+        values = _GETTERS[type(self)](self)
+        return dict(zip(names, values if len(names) > 1 else (values,)))
 
     def with_id(self, msg_id: int) -> Message:
         # object.__setattr__ on a fresh copy keeps messages immutable for everyone else
@@ -433,10 +445,65 @@ MESSAGE_TYPES: dict[Kind, type[Message]] = {cls.KIND: cls for cls in (
 ACK_KINDS = frozenset({Kind.WELCOME, Kind.PLAN_ACK, Kind.COMMAND_ACK, Kind.ACK, Kind.REPLY})
 """Kinds whose ``ref`` acknowledges a message the peer sent with a non-zero ``id``."""
 
+_MISSING = object()
+
+
+def _compile_decoder(cls: type[Message]) -> Callable[[dict[str, Any], int], Message]:
+    """A decoder specialised for ``cls``: the checks of its schema inlined for the common field types (the
+    checker itself runs only to word the error), defaults filled, the frozen instance built directly.
+    Decoding telemetry is the dispatcher's hottest path; this makes it about twice as fast as calling a
+    checker per field and the dataclass constructor."""
+    env: dict[str, Any] = {"_M": _MISSING, "_new": object.__new__, "_set": object.__setattr__, "cls": cls,
+                           "ProtocolError": ProtocolError, "_allowed": frozenset(cls.SCHEMA) | _ENVELOPE}
+    lines = ["def decode_body(doc, msg_id):",
+             "    if not doc.keys() <= _allowed:",
+             "        raise ProtocolError(f'unknown field {next(k for k in doc if k not in _allowed)!r}')",
+             "    m = _new(cls)",
+             "    _set(m, 'id', msg_id)"]
+    by_name = {f.name: f for f in fields(cls)}
+    for k, (name, check) in enumerate(cls.SCHEMA.items()):
+        env[f"c{k}"] = check
+        f = by_name[name]
+        lines.append(f"    v = doc.get({name!r}, _M)")
+        if f.default is not MISSING:
+            env[f"d{k}"] = f.default
+            lines.append(f"    if v is _M: v = d{k}")
+            lines.append("    else:")
+        elif f.default_factory is not MISSING:
+            env[f"d{k}"] = f.default_factory
+            lines.append(f"    if v is _M: v = d{k}()")
+            lines.append("    else:")
+        else:
+            lines.append(f"    if v is _M: raise ProtocolError('missing field(s) {name}')")
+            lines.append("    else:")
+        fast = getattr(check, "fast", None)
+        call = f"v = c{k}({name!r}, v)"
+        if fast is None:
+            lines.append(f"        {call}")
+        elif fast[0] == "int":
+            env[f"lo{k}"], env[f"hi{k}"] = fast[1], fast[2]
+            lines.append(f"        if type(v) is not int or not lo{k} <= v <= hi{k}: {call}")
+        elif fast[0] == "float":
+            env[f"lo{k}"], env[f"hi{k}"] = fast[1], fast[2]
+            nan = " or v != v" if fast[3] else ""
+            lines.append(f"        if type(v) is not float or not (lo{k} <= v <= hi{k}{nan}): {call}")
+        elif fast[0] == "str":
+            empty = "" if fast[2] else " or not v"
+            lines.append(f"        if type(v) is not str or len(v) > {fast[1]}{empty}: {call}")
+        else:
+            lines.append(f"        if type(v) is not bool: {call}")
+        lines.append(f"    _set(m, {name!r}, v)")
+    if hasattr(cls, "__post_init__"):
+        lines.append("    m.__post_init__()")
+    lines.append("    return m")
+    exec("\n".join(lines), env)  # noqa: S102 - code built above from the schema, no outside input
+    return env["decode_body"]
+
+
 _KINDS = {int(k): k for k in Kind}
-_REQUIRED = {cls: tuple(f.name for f in fields(cls) if f.name in cls.SCHEMA and f.default is MISSING
-                        and f.default_factory is MISSING) for cls in MESSAGE_TYPES.values()}
 _ENVELOPE = frozenset({"v", "kind", "id"})
+_GETTERS = {cls: operator.attrgetter(*cls.SCHEMA) for cls in MESSAGE_TYPES.values() if cls.SCHEMA}
+_DECODERS = {kind: _compile_decoder(cls) for kind, cls in MESSAGE_TYPES.items()}
 
 
 def encode(msg: Message) -> bytes:
@@ -467,17 +534,7 @@ def decode(frame: bytes) -> Message:
     msg_id = doc.get("id", 0)
     if type(msg_id) is not int or not 0 <= msg_id <= _MAX_ID:
         raise ProtocolError(f"{cls.KIND.name.lower()}: message id {msg_id!r} is not a non-negative integer")
-    values: dict[str, Any] = {}
-    schema = cls.SCHEMA
     try:
-        for name, value in doc.items():
-            if name in schema:
-                values[name] = schema[name](name, value)
-            elif name not in _ENVELOPE:
-                raise ProtocolError(f"unknown field {name!r}")
-        return cls(id=msg_id, **values)
-    except TypeError as exc:       # a required field is missing
-        missing = [n for n in _REQUIRED[cls] if n not in values]
-        raise ProtocolError(f"{cls.KIND.name.lower()}: missing field(s) {', '.join(missing) or exc}") from None
+        return _DECODERS[cls.KIND](doc, msg_id)
     except ProtocolError as exc:
         raise ProtocolError(f"{cls.KIND.name.lower()}: {exc}") from None

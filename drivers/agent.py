@@ -242,7 +242,8 @@ class Agent:
                       CommandCode.RESUME: MissionState.ACTIVE, CommandCode.ABORT: MissionState.ABORTED,
                       CommandCode.RETURN_HOME: MissionState.RETURNING, CommandCode.ESTOP: MissionState.ABORTED}[code]
         self.bus.send(CommandAck(ref=msg.id, command=code, ok=True, result="ok"))
-        self._report_progress(force=True)
+        # the acknowledgement tells the dispatcher the new state; progress reports what the vehicle does
+        self._reported = (self.mission, self._reported[1], int(self.state))
 
     # --- the vehicle side ----------------------------------------------------------------------------
     def _read_driver(self) -> None:

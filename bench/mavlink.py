@@ -96,14 +96,15 @@ def fleet_run(n: int, speed: float) -> tuple[float, float, float]:
             d.upload(spray_plan(k * 80.0))
         for d in drivers:
             d.start()
-        done = [False] * n
-        deadline = time.monotonic() + 600
-        while not all(done) and time.monotonic() < deadline:
+        ends = (MissionState.COMPLETE, MissionState.FAILED, MissionState.ABORTED)
+        state = [MissionState.ACTIVE] * n
+        deadline = time.monotonic() + 300
+        while any(s not in ends for s in state) and time.monotonic() < deadline:
             for k, d in enumerate(drivers):
                 for s in d.telemetry(0.02):
-                    done[k] = done[k] or s.mission is MissionState.COMPLETE
-        if not all(done):
-            raise RuntimeError(f"only {sum(done)} of {n} drones finished")
+                    state[k] = s.mission
+        if any(s is not MissionState.COMPLETE for s in state):
+            raise RuntimeError(f"drones ended as {[s.name for s in state]}")
     finally:
         stop.set()
         sim_s, wall_s, _ = result.recv()

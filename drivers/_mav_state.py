@@ -62,7 +62,7 @@ class VehicleWatch:
     _seen_active: bool
     _reached_last: bool
     _chain_pending: bool
-    _mode_since: tuple[FlightMode | None, float]
+    _mode_since: tuple[tuple[FlightMode | None, bool], float]
     _clock: Callable[[], float]
 
     @property
@@ -117,12 +117,12 @@ class VehicleWatch:
     def _watch_mode(self) -> None:
         """Follow what the vehicle decided on its own (failsafes, a pilot) while a mission runs."""
         mode = self._flight_mode()
-        if mode is not self._mode_since[0]:
-            self._mode_since = (mode, self._clock())
+        armed = bool(self._hb.base_mode & 128)
+        if (mode, armed) != self._mode_since[0]:     # a change must last before it counts: the vehicle
+            self._mode_since = ((mode, armed), self._clock())   # may be reporting the mission's end
             return
         if self._clock() - self._mode_since[1] < MODE_SETTLE_S:
             return
-        armed = bool(self._hb.base_mode & 128)
         if self._mission is MissionState.ACTIVE:
             if mode in (FlightMode.RTL, FlightMode.LAND):
                 self._mission = MissionState.RETURNING

@@ -116,7 +116,7 @@ class MavlinkDriver(VehicleWatch, Driver):
         self._seen_active = False
         self._reached_last = False
         self._chain_pending = False
-        self._mode_since: tuple[FlightMode | None, float] = (None, -math.inf)
+        self._mode_since: tuple[tuple[FlightMode | None, bool], float] = ((None, False), -math.inf)
 
     # -- contract: identity --------------------------------------------------------------------------
     @property

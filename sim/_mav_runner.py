@@ -15,12 +15,13 @@ import selectors
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from agrifleet.core.errors import ConfigError
 
-from .autopilot import SimAutopilot
-from .world import World
+if TYPE_CHECKING:
+    from .autopilot import SimAutopilot
+    from .world import World
 
 __all__ = ["RunStats", "Runner"]
 
@@ -45,7 +46,7 @@ class RunStats:
 class Runner:
     """Paces ``world`` at ``speed_factor`` x real time (``math.inf``: as fast as possible)."""
 
-    def __init__(self, world: World, autopilots: Sequence[SimAutopilot], speed_factor: float = 1.0,
+    def __init__(self, world: "World", autopilots: Sequence["SimAutopilot"], speed_factor: float = 1.0,
                  wall_clock: Callable[[], float] = time.monotonic) -> None:
         if not speed_factor > 0:
             raise ConfigError(f"speed factor {speed_factor!r} must be > 0")
@@ -59,8 +60,8 @@ class Runner:
         self.error: BaseException | None = None
 
     # -- socket bookkeeping --------------------------------------------------------------------------
-    def _register(self, sel: selectors.BaseSelector) -> dict[int, tuple[SimAutopilot, object]]:
-        fds: dict[int, tuple[SimAutopilot, object]] = {}
+    def _register(self, sel: selectors.BaseSelector) -> dict[int, tuple["SimAutopilot", object]]:
+        fds: dict[int, tuple["SimAutopilot", object]] = {}
         for ap in self.autopilots:
             for link in ap.links:
                 fd = link.fileno()
@@ -69,7 +70,7 @@ class Runner:
                     sel.register(fd, selectors.EVENT_READ, (ap, link))
         return fds
 
-    def _fds_changed(self, fds: dict[int, tuple[SimAutopilot, object]]) -> bool:
+    def _fds_changed(self, fds: dict[int, tuple["SimAutopilot", object]]) -> bool:
         return any(link.fileno() not in fds for ap in self.autopilots for link in ap.links)
 
     # -- the loop ------------------------------------------------------------------------------------

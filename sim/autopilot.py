@@ -36,7 +36,7 @@ from agrifleet.drivers.base import GnssQuality
 from ._mav_commands import handle_command
 from ._mav_failsafe import Failsafes
 from ._mav_guidance import Chain, Climb, Estimate, Hold, Land, Motion, PathMotion
-from ._mav_links import Link
+from ._mav_links import Link, parse_signing_key
 from ._mav_mission import MissionItem, MissionServer
 from ._mav_modes import FlightMode, ModeEntry, Personality, personality
 from ._mav_nav import MissionExecutor
@@ -44,12 +44,13 @@ from ._mav_outputs import Outputs
 from ._mav_params import FailsafeAction, ParamService, ParamStore, param_table
 from ._mav_proto import (COMP_AUTOPILOT, RELATIVE_FRAMES, MavMissionResult, MavMissionType, MavResult,
                          MavSeverity, MavType, MissionState, MsgId, load_mavutil)
+from ._mav_runner import Runner, RunStats
 from ._mav_status import StatusMixin
 from ._mav_telemetry import BUILDERS, CAPABILITIES_COMMON, Streams
 from .sensors import Gnss
 from .world import World
 
-__all__ = ["AutopilotConfig", "SimAutopilot"]
+__all__ = ["AutopilotConfig", "Link", "RunStats", "Runner", "SimAutopilot", "parse_signing_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +328,7 @@ class SimAutopilot(StatusMixin):
                      lambda e: Land(hx, hy, land))
 
     def landed_in_mission(self) -> None:
+        self._report_mission()           # the mission's end goes out before the disarmed heartbeat
         self.disarm(force=False, reason="landed")
 
     def rtl_target(self) -> tuple[float, float]:

@@ -119,7 +119,8 @@ def test_urls_in_both_spellings():
 def test_connect_detects_autopilot_and_vehicle(rigs, kind, autopilot):
     rig = rigs(kind, autopilot, sysid=7)
     caps = rig.driver.capabilities
-    assert caps.extra == {"autopilot": autopilot, "mav_type": 2 if kind == "copter" else 10, "target_system": 7}
+    mav_type = 2 if kind == "copter" else 10
+    assert caps.extra == {"autopilot": autopilot, "mav_type": mav_type, "target_system": 7}
     assert caps.kinds == ({"multirotor"} if kind == "copter" else {"rover", "tractor"})
     assert caps.max_mission_items == (2000 if autopilot == "px4" else 724)
     assert rig.driver.autopilot_capabilities & 4              # MISSION_INT, from AUTOPILOT_VERSION
@@ -165,7 +166,7 @@ def test_plan_is_flown_and_progress_maps_to_plan_samples(rigs, kind, autopilot):
 def test_upload_with_start_index_resumes_mid_plan(rigs):
     rig = rigs("rover", "px4")
     plan = lawnmower(False)
-    start = 30
+    start = 50                                                   # on the second turn
     rig.driver.upload(plan, start)
     part = rig.driver._parts[0]
     assert part.samples[0] >= start
@@ -260,7 +261,7 @@ def test_vehicle_failsafe_is_reported_as_returning(rigs):
     rig.ap.set_flight_mode(FlightMode.RTL, "test: a failsafe")        # the vehicle decides on its own
     samples = run_until(rig.driver, lambda s: s and s[-1].mission is MissionState.RETURNING, 10)
     assert samples[-1].mode == "rtl"
-    assert not rig.ap.failsafes.events                                 # the driver's heartbeat kept the link up
+    assert not rig.ap.failsafes.events                    # the driver's heartbeat kept the link up
 
 
 def test_signing(rigs):
@@ -292,3 +293,42 @@ def test_refusals_are_typed(rigs):
     rig.driver.upload(lawnmower(True, passes=1))
     with pytest.raises(CommandRejected, match="start\\(\\) -> DENIED"):
         rig.driver.start()
+
+
+def test_fast_lane_frames_match_pymavlink():
+    from agrifleet.drivers._mav_fastlane import UploadLane
+    from agrifleet.sim._mav_proto import load_mavutil
+
+    mavutil = load_mavutil()
+    conn = mavutil.mavlink_connection("udpout:127.0.0.1:9", source_system=254, source_component=191)
+    lane = UploadLane(conn)
+    vehicle = mavutil.mavlink.MAVLink(None, srcSystem=3, srcComponent=1)
+    reader = mavutil.mavlink.MAVLink(None)
+    try:
+        for seq in (0, 1, 300, 65535):               # seq 0 and mission type 0: MAVLink 2 truncates them
+            r = lane.read(vehicle.mission_request_int_encode(254, 191, seq, 0).pack(vehicle))
+            assert r == ("MISSION_REQUEST_INT", seq, 0, 254, 191, 3, 1)
+        ack = vehicle.mission_ack_encode(254, 191, 4, 1).pack(vehicle)
+        assert lane.read(ack) == ("MISSION_ACK", 4, 1, 254, 191, 3, 1)
+        assert lane.read(vehicle.mission_request_encode(0, 0, 9, 2).pack(vehicle)).kind == "MISSION_REQUEST"
+        good = bytearray(vehicle.mission_request_int_encode(254, 191, 5, 0).pack(vehicle))
+        good[-1] ^= 0xFF                          # bad checksum: left to pymavlink (which drops it)
+        assert lane.read(bytes(good)) is None
+        assert lane.read(vehicle.heartbeat_encode(2, 12, 0, 0, 3, 3).pack(vehicle)) is None
+        signer = mavutil.mavlink.MAVLink(None, srcSystem=3, srcComponent=1)
+        signer.signing.secret_key, signer.signing.sign_outgoing = bytes(32), True
+        assert lane.read(signer.mission_request_int_encode(254, 191, 5, 0).pack(signer)) is None
+        fields = (6, 16, 0, 1, 0.5, 2.0, 0.0, math.nan, 520000001, 50000002, 4.25)
+        seq0 = conn.mav.seq
+        frame = lane.item((3, 1), 42, fields, 0)
+        msg = reader.parse_char(frame)
+        assert msg.get_type() == "MISSION_ITEM_INT" and conn.mav.seq == (seq0 + 1) % 256
+        got = (msg.target_system, msg.target_component, msg.seq, msg.frame, msg.command, msg.autocontinue)
+        assert got == (3, 1, 42, 6, 16, 1)
+        assert (msg.param1, msg.param2, msg.x, msg.y, msg.z) == (0.5, 2.0, 520000001, 50000002, 4.25)
+        assert math.isnan(msg.param4) and msg.get_srcSystem() == 254 and msg.get_srcComponent() == 191
+        assert UploadLane.usable(conn)
+        conn.setup_signing(bytes(32))
+        assert not UploadLane.usable(conn)                    # signed links take pymavlink's path
+    finally:
+        conn.close()

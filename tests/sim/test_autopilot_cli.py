@@ -43,8 +43,9 @@ def test_a_short_run_answers_a_ground_station(tmp_path):
     from tests.sim._gcs import mavutil
     gcs = mavutil.mavlink_connection("udpin:127.0.0.1:0", source_system=255, source_component=230)
     port = gcs.port.getsockname()[1]
-    args = ["sim", "vehicle", "--kind", "rover", "--autopilot", "ardupilot", "--home", "52,5,3", "--sysid", "9",
-            "--speed-factor", "20", "--duration", "40", "--mavlink", f"udpout:127.0.0.1:{port}"]
+    args = ["sim", "vehicle", "--kind", "rover", "--autopilot", "ardupilot", "--home", "52,5,3",
+            "--sysid", "9", "--speed-factor", "20", "--duration", "40",
+            "--mavlink", f"udpout:127.0.0.1:{port}"]
     proc = subprocess.Popen([sys.executable, "-m", "agrifleet.core.cli", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

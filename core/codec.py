@@ -11,7 +11,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-__all__ = ["NDARRAY_EXT", "packb", "unpackb", "encode_array", "decode_array", "CodecError"]
+__all__ = ["NDARRAY_EXT", "packb", "packer", "unpackb", "encode_array", "decode_array", "CodecError"]
 
 NDARRAY_EXT = 1
 _MAX_ARRAY_BYTES = 1 << 30
@@ -86,6 +86,11 @@ def _ext_hook(code: int, data: bytes) -> Any:
 
 def packb(obj: Any) -> bytes:
     return msgpack.packb(obj, default=_default, use_bin_type=True)
+
+
+def packer() -> msgpack.Packer:
+    """A reusable packer with the settings of :func:`packb`, for hot paths (one per thread: not thread-safe)."""
+    return msgpack.Packer(default=_default, use_bin_type=True)
 
 
 def unpackb(data: bytes, max_bytes: int = 256 << 20) -> Any:

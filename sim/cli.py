@@ -162,6 +162,8 @@ class VehicleSubcommand:
 
 register(VehicleSubcommand())
 
+from . import run_cli  # noqa: F401  - registers `run` and `sweep` (scenario trials)
+
 
 class SimCommand:
     """The ``sim`` command: dispatches to the registered sub-commands."""

@@ -1,0 +1,153 @@
+"""How a scenario's vehicle is put in the world and handed to its driver plugin.
+
+- ``sim``: the in-process driver (:mod:`agrifleet.drivers.sim`) joins the trial's world as the vehicle's
+  controller. Nothing but the trial's thread runs it, so trials with only these vehicles are deterministic
+  and run as fast as the machine allows.
+- ``tractor``: a simulated tractor ECU (:class:`~agrifleet.sim.tractor_ecu.TractorEcu`) controls the tractor
+  in the world and serves the tractor link on a loopback UDP port; the ``tractor`` driver runs the guidance
+  in its own thread against it, as on a real machine.
+- ``mavlink``: a simulated autopilot (:class:`~agrifleet.sim.autopilot.SimAutopilot`) flies or drives the
+  vehicle and speaks MAVLink on a loopback UDP port; the ``mavlink`` driver talks to it.
+
+The last two exchange real datagrams with threads of their own, so their trials are *paced*: the world
+runs against the wall clock at a speed factor, and results vary a little from run to run.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agrifleet.core.errors import ConfigError, ScenarioError
+from agrifleet.core.implement import build_implement
+from agrifleet.core.plugin import load
+from agrifleet.drivers.base import Driver, GnssQuality
+
+from ._faults import FaultableDriver
+from .scenario import Scenario, VehicleEntry
+from .sensors import Gnss
+from .world import World
+
+__all__ = ["PACED_DRIVERS", "Binding", "bind_vehicle"]
+
+logger = logging.getLogger(__name__)
+
+PACED_DRIVERS = ("tractor", "mavlink")
+_QUALITY = {"rtk_fixed": GnssQuality.RTK_FIXED, "rtk_float": GnssQuality.RTK_FLOAT,
+            "single": GnssQuality.SINGLE}
+
+
+@dataclass(slots=True)
+class Binding:
+    """A vehicle in the world with its (fault-injectable) driver, GNSS receiver and what to close."""
+
+    entry: VehicleEntry
+    driver: FaultableDriver
+    gnss: Gnss
+    autopilots: list[Any] = field(default_factory=list)       # served by the paced runner
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:  # closing a half-built vehicle must not hide the trial's own error
+                logger.debug("closing %s failed", self.entry.id, exc_info=True)
+
+
+def _factory(name: str) -> Callable[..., Driver]:
+    obj = load("agrifleet.drivers", name)
+    return obj if inspect.isclass(obj) or callable(obj) else (lambda *a, **k: obj)
+
+
+def _fleet_key(scenario: Scenario, entry: VehicleEntry, key: str) -> str:
+    index = next(i for i, v in enumerate(scenario.fleet) if v.id == entry.id)
+    return f"{scenario.source}: fleet[{index}].{key}"
+
+
+def bind_vehicle(scenario: Scenario, entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                 control_period_s: float, telemetry_period_s: float, sysid: int) -> Binding:
+    """Put ``entry`` into ``world`` at ``start`` (x, y, heading rad) with its driver. The ``sim`` driver is
+    connected (it joins the world); the others connect once the world runs (they wait for the vehicle)."""
+    try:
+        if entry.driver == "sim":
+            return _bind_sim(entry, world, start, control_period_s, telemetry_period_s)
+        if entry.driver == "tractor":
+            return _bind_tractor(entry, world, start, control_period_s, telemetry_period_s)
+        return _bind_mavlink(entry, world, start, sysid)
+    except TypeError as exc:     # an option the driver does not take
+        raise ScenarioError(f"{_fleet_key(scenario, entry, 'options')}: {exc}") from None
+    except ConfigError as exc:
+        raise ScenarioError(f"{_fleet_key(scenario, entry, 'driver')}: {exc}") from None
+
+
+def _bind_sim(entry: VehicleEntry, world: World, start: tuple[float, float, float], control_period_s: float,
+              telemetry_period_s: float) -> Binding:
+    driver = _factory("sim")(entry.id, None, world=world, spec=entry.spec, implement=entry.implement or None,
+                             start_pose=start, gnss=entry.gnss, control_period_s=control_period_s,
+                             telemetry_period_s=telemetry_period_s, clock=world.now, **entry.options)
+    driver.connect()
+    wrapped = FaultableDriver(driver, entry.spec)
+    return Binding(entry, wrapped, driver.gnss, closers=[driver.close])
+
+
+def _model(entry: VehicleEntry, world: World) -> Any:
+    from .energy import payload_from_implement
+    from .vehicles import model_for
+
+    options = {"payload": payload_from_implement(build_implement(entry.implement))} if entry.implement else {}
+    return model_for(entry.spec, **options)
+
+
+def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                  control_period_s: float, telemetry_period_s: float) -> Binding:
+    from .tractor_ecu import TractorEcu
+
+    if not entry.spec.kind.is_ground:
+        raise ConfigError("the tractor driver drives ground vehicles only")
+    model = _model(entry, world)
+    with world.lock:
+        model.place(*start, env=world)
+        world.add_vehicle(entry.id, model)
+        gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss], frame=world.frame)
+        ecu = TractorEcu(world, entry.id, gnss=gnss)
+    ecu.start()
+    binding = Binding(entry, None, gnss, closers=[ecu.close])  # type: ignore[arg-type]
+    try:
+        driver = _factory("tractor")(entry.id, ecu.url, control_period_s=control_period_s,
+                                     telemetry_period_s=telemetry_period_s, **entry.options)
+    except BaseException:
+        binding.close()
+        raise
+    binding.closers.append(driver.close)
+    binding.driver = FaultableDriver(driver, entry.spec)
+    return binding
+
+
+def _bind_mavlink(entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                  sysid: int) -> Binding:
+    import numpy as np
+
+    from ._mav_links import Link
+    from .autopilot import AutopilotConfig, SimAutopilot
+
+    frame = world.frame
+    assert frame is not None, "the scenario gives MAVLink vehicles a frame"
+    options = dict(entry.options)
+    personality = str(options.pop("autopilot", "ardupilot"))
+    lon, lat = (float(v) for v in frame.to_wgs84(np.array([start[0], start[1]])))
+    config = AutopilotConfig(autopilot=personality, home_lat_deg=lat, home_lon_deg=lon, sysid=sysid)
+    link = Link("udpin:127.0.0.1:0", sysid=sysid, compid=1)
+    implement = build_implement(entry.implement) if entry.implement else None
+    gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss], frame=frame)
+    with world.lock:   # the autopilot puts the vehicle at home and becomes its controller
+        ap = SimAutopilot(world, entry.id, _model(entry, world), config, links=[link], gnss=gnss,
+                          implement=implement)
+    binding = Binding(entry, None, gnss, autopilots=[ap], closers=[ap.close])  # type: ignore[arg-type]
+    driver = _factory("mavlink")(entry.id, f"udpout:127.0.0.1:{link.local_port}", target_system=sysid,
+                                 implement=entry.implement or None, **options)
+    binding.closers.append(driver.close)
+    binding.driver = FaultableDriver(driver, entry.spec)
+    return binding

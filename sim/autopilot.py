@@ -34,6 +34,7 @@ from agrifleet.core.vehicle import AirControl, GroundControl, VehicleModel
 from agrifleet.drivers.base import GnssQuality
 
 from ._mav_commands import handle_command
+from ._mav_control import ModeControl
 from ._mav_failsafe import Failsafes
 from ._mav_guidance import Chain, Climb, Estimate, Hold, Land, Motion, PathMotion
 from ._mav_links import Link, parse_signing_key
@@ -41,9 +42,9 @@ from ._mav_mission import MissionItem, MissionServer
 from ._mav_modes import FlightMode, ModeEntry, Personality, personality
 from ._mav_nav import MissionExecutor
 from ._mav_outputs import Outputs
-from ._mav_params import FailsafeAction, ParamService, ParamStore, param_table
-from ._mav_proto import (COMP_AUTOPILOT, RELATIVE_FRAMES, MavMissionResult, MavMissionType, MavResult,
-                         MavSeverity, MavType, MissionState, MsgId, load_mavutil)
+from ._mav_params import ParamService, ParamStore, param_table
+from ._mav_proto import (COMP_AUTOPILOT, RELATIVE_FRAMES, MavMissionResult, MavMissionType, MavSeverity,
+                         MavType, MissionState, MsgId, load_mavutil)
 from ._mav_runner import Runner, RunStats
 from ._mav_status import StatusMixin
 from ._mav_telemetry import BUILDERS, CAPABILITIES_COMMON, Streams
@@ -90,7 +91,7 @@ class AutopilotConfig:
             raise ConfigError("autopilot: a MAVLink 2 signing key has exactly 32 bytes")
 
 
-class SimAutopilot(StatusMixin):
+class SimAutopilot(ModeControl, StatusMixin):
     """The flight controller of one simulated vehicle (a :class:`~agrifleet.sim.world.Controller`)."""
 
     def __init__(self, world: World, vehicle_id: str, model: VehicleModel, config: AutopilotConfig, *,
@@ -336,101 +337,6 @@ class SimAutopilot(StatusMixin):
         cands = [self.home_xyz[:2]] + self.rally_xy
         ex, ey = self._est.x, self._est.y
         return min(cands, key=lambda p: math.hypot(p[0] - ex, p[1] - ey))
-
-    # -- modes and arming ----------------------------------------------------------------------------
-    def set_mode(self, entry: ModeEntry, reason: str = "", behaviour: FlightMode | None = None) -> MavResult:
-        """Switch to a native mode. ``behaviour`` overrides what it does (ArduPilot takes off in GUIDED)."""
-        mode = behaviour or entry.mode
-        if mode is FlightMode.AUTO and self.executor.total == 0:
-            self.statustext(MavSeverity.WARNING, "Mode change to AUTO failed: no mission")
-            return MavResult.DENIED
-        if mode in (FlightMode.TAKEOFF, FlightMode.LAND) and not self.air:
-            return MavResult.UNSUPPORTED
-        was, was_mode = self.mode, self.behaviour
-        if was_mode is FlightMode.AUTO and mode is not FlightMode.AUTO:
-            if mode is FlightMode.HOLD:
-                self.executor.pause()
-            else:
-                self.executor.interrupt()
-        self.mode, self.behaviour = entry, mode
-        self._paused = False
-        est = self._est
-        if mode is FlightMode.AUTO:
-            if was_mode is not FlightMode.AUTO or self.executor.state is MissionState.COMPLETE:
-                self.executor.start()
-            self._motion = None
-        elif mode is FlightMode.RTL:
-            self.outputs.all_off()
-            self._motion = self.return_motion()
-        elif mode is FlightMode.LAND:
-            self.outputs.all_off()
-            self._motion = Land(est.x, est.y, self.setting("land_speed_mps", 0.7))
-        elif mode is FlightMode.TAKEOFF:
-            self._motion = Climb(est.x, est.y, max(self.setting("takeoff_alt_m", 2.5), 1.0),
-                                 self.setting("climb_speed_mps", 2.5))
-        elif was_mode is not mode or self._motion is None:
-            self._motion = Hold(self.air, est.x, est.y, 0.0 if est.landed else est.z)
-        if was != entry:
-            logger.info("%s: mode %s -> %s (%s)", self.vehicle_id, was.name, entry.name, reason)
-            self.send_message(MsgId.HEARTBEAT)
-        return MavResult.ACCEPTED
-
-    def set_flight_mode(self, mode: FlightMode, reason: str) -> MavResult:
-        return self.set_mode(self.personality.entry(mode, self.air), reason, mode)
-
-    def arm(self, force: bool = False) -> MavResult:
-        if self.armed:
-            return MavResult.ACCEPTED
-        if self.behaviour in (FlightMode.RTL, FlightMode.LAND) and not force:
-            self.statustext(MavSeverity.CRITICAL, f"Arm: mode {self.mode.name} not armable")
-            return MavResult.DENIED
-        low = Failsafes.battery_low_frac(self.setting)
-        frac = self.battery_frac
-        if not force and not math.isnan(frac) and not math.isnan(low) and frac <= low:
-            self.statustext(MavSeverity.CRITICAL, "Arm: battery below the failsafe level")
-            return MavResult.DENIED
-        if not self.model.arm():  # type: ignore[attr-defined]
-            self.statustext(MavSeverity.CRITICAL, "Arm: motors refused (battery empty)")
-            return MavResult.FAILED
-        est = self._est
-        self.home_xyz = (est.x, est.y, self.home_xyz[2])
-        lat, lon = self._lat_lon_e7
-        self.home_lat_lon_alt = (lat * 1e-7, lon * 1e-7, self.home_lat_lon_alt[2])
-        self.failsafes.reset()
-        self._motion = None
-        if self.behaviour is FlightMode.AUTO:
-            self.executor.start()
-        self.send_message(MsgId.HEARTBEAT)
-        self.send_message(MsgId.HOME_POSITION)
-        return MavResult.ACCEPTED
-
-    def disarm(self, force: bool = False, reason: str = "command") -> MavResult:
-        if not self.armed:
-            return MavResult.ACCEPTED
-        state = self.model.state
-        if self.air and not state.landed and not force:
-            self.statustext(MavSeverity.CRITICAL, "Disarm: in the air (force it to cut the motors)")
-            return MavResult.DENIED
-        if not self.model.disarm():  # type: ignore[attr-defined]
-            state.armed = False      # a forced kill in the air: the model falls
-        self.outputs.all_off()
-        self._motion = None
-        logger.info("%s: disarmed (%s)", self.vehicle_id, reason)
-        self.send_message(MsgId.HEARTBEAT)
-        return MavResult.ACCEPTED
-
-    def _failsafe(self, event: Any) -> None:
-        self.statustext(MavSeverity.CRITICAL, f"Failsafe {event.kind}: {event.action.name}")
-        action = event.action
-        if action is FailsafeAction.NONE:
-            return
-        if action is FailsafeAction.LAND and self.air:
-            self.set_flight_mode(FlightMode.LAND, f"{event.kind} failsafe")
-        elif action is FailsafeAction.HOLD or (action is FailsafeAction.LAND and not self.air):
-            self.outputs.all_off()
-            self.set_flight_mode(FlightMode.HOLD, f"{event.kind} failsafe")
-        else:
-            self.set_flight_mode(FlightMode.RTL, f"{event.kind} failsafe")
 
     # -- mission storage -----------------------------------------------------------------------------
     def _home_item(self) -> MissionItem:

@@ -209,14 +209,15 @@ class MavClient:
                     and self._from_target(m) and getattr(m, "mission_type", 0) == mission_type)
 
         lane = self._lane if UploadLane.usable(self.conn) else None
-        ready: tuple[int, bytes] = (-1, b"")    # the item frame built ahead (fast lane)
         with self.exchange(), (lane.blocking() if lane is not None else nullcontext()):
             self._match = is_reply
             count = mav.mission_count_encode(ts, tc, len(items), mission_type)
+            if lane is not None:
+                return self._upload_lane(call, lane, items, mission_type, count)
             reply = None
             for _ in range(COUNT_RETRIES + 1):
                 self.send(count)
-                reply = self._reply(lane, is_reply, mission_type, COUNT_RETRY_S)
+                reply = self._reply(is_reply, COUNT_RETRY_S)
                 if reply is not None:
                     break
             while reply is not None:
@@ -230,13 +231,7 @@ class MavClient:
                 if not 0 <= seq < len(items):
                     raise CommandRejected(call, "INVALID_SEQUENCE",
                                           f"vehicle asked for item {seq} of {len(items)}")
-                if kind == "MISSION_REQUEST_INT" and lane is not None:
-                    frame = ready[1] if ready[0] == seq else \
-                        lane.item((ts, tc), seq, items[seq], mission_type)
-                    lane.send(frame)
-                    if seq + 1 < len(items):        # build the next one while the vehicle works
-                        ready = (seq + 1, lane.item((ts, tc), seq + 1, items[seq + 1], mission_type))
-                elif kind == "MISSION_REQUEST_INT":
+                if kind == "MISSION_REQUEST_INT":
                     frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
                     self.send(mav.mission_item_int_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3,
                                                           p4, x, y, z, mission_type))
@@ -246,38 +241,70 @@ class MavClient:
                     self.send(mav.mission_item_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3, p4,
                                                       x * k, y * k, z, mission_type))
                 answered = max(answered, seq + 1)
-                reply = self._reply(lane, is_reply, mission_type, ITEM_TIMEOUT_S)
+                reply = self._reply(is_reply, ITEM_TIMEOUT_S)
         raise DriverTimeout(call, "TIMEOUT", f"mission upload stalled after {answered} of {len(items)} items")
 
-    def _reply(self, lane: UploadLane | None, match: Callable[[Any], bool], mission_type: int,
-               timeout_s: float) -> Reply | None:
-        """The next request or ACK of an upload, through the fast lane when there is one."""
-        if lane is None:
-            msg = self.wait(match, timeout_s)
-            return None if msg is None else _as_reply(msg)
-        if self._matches:                       # decoded by the generic path on an earlier round
-            return _as_reply(self._matches.popleft())
+    def _upload_lane(self, call: str, lane: UploadLane, items: Sequence[WireItem], mission_type: int,
+                     count: Any) -> int:
+        """The upload loop of the fast lane, written for the shortest path from a request to its item:
+        the item is sent first; heartbeats, deadlines and building the next item come after."""
+        ts, tc = self.target_system, self.target_component
         me = (self.mav.srcSystem, self.mav.srcComponent)
-        deadline = self._clock() + timeout_s
+        n = len(items)
+        recv, read, build, send, clock = lane.recv, lane.read, lane.item, lane.send, self._clock
+        answered, count_sends = 0, 1
+        self.send(count)
+        deadline = clock() + COUNT_RETRY_S
+        next_seq, next_frame = (0, build((ts, tc), 0, items[0], mission_type)) if n else (-1, b"")
         while True:
-            now = self._clock()
+            data = recv()                          # blocks up to the lane's poll period
+            r = read(data) if data else None
+            if r is not None and (r.src_system != ts or r.src_component != tc
+                                  or r.mission_type != mission_type or r.target_system not in (0, me[0])
+                                  or r.target_component not in (0, me[1])):
+                r = None
+            if r is None and data:                 # anything else: the generic path (telemetry, odd frames)
+                for msg in self.link.decode(data):
+                    self._dispatch(msg)
+                if self._matches:
+                    r = _as_reply(self._matches.popleft())
+            if r is not None:
+                kind, seq = r.kind, r.value
+                if kind == "MISSION_REQUEST_INT" and 0 <= seq < n:
+                    send(next_frame if seq == next_seq else build((ts, tc), seq, items[seq], mission_type))
+                elif kind == "MISSION_ACK":
+                    result = _enum(MavMissionResult, seq)
+                    if result is MavMissionResult.ACCEPTED and answered >= n:
+                        return answered
+                    name = result.name if isinstance(result, MavMissionResult) else str(result)
+                    raise CommandRejected(call, name, f"{n} items, mission type {mission_type}")
+                elif not 0 <= seq < n:
+                    raise CommandRejected(call, "INVALID_SEQUENCE", f"vehicle asked for item {seq} of {n}")
+                else:                              # a legacy MISSION_REQUEST: pymavlink's float item
+                    frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
+                    k = 1e-7 if frame in GLOBAL_FRAMES else 1.0
+                    self.send(self.mav.mission_item_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3,
+                                                           p4, x * k, y * k, z, mission_type))
+                answered = max(answered, seq + 1)
+                if seq + 1 < n and seq + 1 != next_seq:      # build the next one while the vehicle works
+                    next_seq, next_frame = seq + 1, build((ts, tc), seq + 1, items[seq + 1], mission_type)
+            now = clock()
+            if r is not None:
+                self.last_rx, deadline = now, now + ITEM_TIMEOUT_S
             if now >= self._next_hb:
                 self._heartbeat(now)
             if now >= deadline:
-                return None
-            data = lane.recv()                  # blocks up to the lane's poll period
-            if not data:
-                continue
-            r = lane.read(data)
-            if (r is not None and r.src_system == self.target_system
-                    and r.src_component == self.target_component and r.target_system in (0, me[0])
-                    and r.target_component in (0, me[1]) and r.mission_type == mission_type):
-                self.last_rx = now
-                return r
-            for msg in self.link.decode(data):  # anything else: the generic path (telemetry, odd frames)
-                self._dispatch(msg)
-            if self._matches:
-                return _as_reply(self._matches.popleft())
+                if answered == 0 and count_sends <= COUNT_RETRIES:
+                    self.send(count)
+                    count_sends += 1
+                    deadline = now + COUNT_RETRY_S
+                    continue
+                raise DriverTimeout(call, "TIMEOUT", f"mission upload stalled after {answered} of {n} items")
+
+    def _reply(self, match: Callable[[Any], bool], timeout_s: float) -> Reply | None:
+        """The next request or ACK of an upload on the generic path."""
+        msg = self.wait(match, timeout_s)
+        return None if msg is None else _as_reply(msg)
 
     def download(self, call: str, mission_type: int = 0) -> list[Any]:
         """The vehicle's items of ``mission_type`` (MISSION_ITEM_INT messages, in seq order)."""

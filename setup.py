@@ -10,6 +10,7 @@ Set ``AGRIFLEET_CYTHON_DEBUG=1`` to build the kernels with bounds checks and lin
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from setuptools import Extension, find_packages, setup
@@ -17,6 +18,9 @@ from setuptools import Extension, find_packages, setup
 ROOT = Path(__file__).parent.resolve()
 TOP_LEVEL = ("core", "plugins", "planners", "drivers", "sim", "ext")
 DEBUG = os.environ.get("AGRIFLEET_CYTHON_DEBUG") == "1"
+# Batch kernels split large batches over the cores with OpenMP (gcc's libgomp on Linux); AGRIFLEET_OPENMP=0
+# builds them single-threaded (e.g. for a compiler without OpenMP).
+OPENMP = ["-fopenmp"] if sys.platform.startswith("linux") and os.environ.get("AGRIFLEET_OPENMP", "1") != "0" else []
 
 
 def package_layout() -> tuple[list[str], dict[str, str]]:
@@ -56,7 +60,8 @@ def get_extension_modules() -> list[Extension]:
             [str(pyx.relative_to(ROOT))],
             include_dirs=[numpy.get_include(), "ext"],
             define_macros=macros,
-            extra_compile_args=["-O3"] if not DEBUG else ["-O0", "-g"],
+            extra_compile_args=(["-O3"] if not DEBUG else ["-O0", "-g"]) + OPENMP,
+            extra_link_args=OPENMP,
         )
         for pyx in sorted((ROOT / "ext").glob("_*.pyx"))
     ]

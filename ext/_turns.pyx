@@ -16,10 +16,14 @@ Python entry points, for ``dubins`` and ``reeds_shepp`` alike:
 
 The reference implementation with the same functions is ``_turns_ref.py``.
 """
+import os
+
 import numpy as np
+from cython.parallel cimport prange
 cimport numpy as cnp
 from cpython.object cimport PyObject_GenericSetAttr
 from libc.math cimport sin, cos, ceil, fabs, isfinite, NAN, M_PI
+from libc.string cimport memset
 
 from agrifleet.ext._turns_base cimport (TWO_PI, SEGMENT_TINY_RADII, SEG_NOP, SEG_LEFT, SEG_STRAIGHT,
                                         SEG_RIGHT, TurnPath, Pose, TURN_OK, fast_sincos, fast_atan2)
@@ -195,8 +199,13 @@ cdef tuple _shortest(int kind, const double[:, ::1] q0, const double[:, ::1] q1,
     cdef cnp.int64_t[::1] wv = words
     cdef double[:, ::1] pv = params
     cdef TurnPath path
+    # Large batches are split over the cores (OpenMP); a thread costs more than a few thousand pairs.
+    cdef int threads = 1 if n < _PARALLEL_MIN else _THREADS
+    cdef TurnPath blank
+    memset(&blank, 0, sizeof(TurnPath))
     with nogil:
-        for i in range(n):
+        for i in prange(n, schedule="static", num_threads=threads):
+            path = blank  # assigned in the loop: private to each thread
             if fn(q0[i, 0], q0[i, 1], q0[i, 2], q1[i, 0], q1[i, 1], q1[i, 2], radius_m, &path) == TURN_OK:
                 lv[i] = radius_m * path.length
                 wv[i] = path.word
@@ -224,6 +233,9 @@ cdef tuple _one(int kind, start, goal, double radius_m):
             (radius_m * path.seg[0], radius_m * path.seg[1], radius_m * path.seg[2], radius_m * path.seg[3],
              radius_m * path.seg[4]))
 
+
+cdef Py_ssize_t _PARALLEL_MIN = 4096
+cdef int _THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1), 16))
 
 cdef object _OBJECT_NEW = object.__new__
 

@@ -331,9 +331,19 @@ class AirPathFollower:
         self.max_vz_mps = max_vz_mps
         self.done = False
         tr = self.track
-        turn = [abs(math.remainder(tr.heading_at(k) - tr.heading_at(k - 1), 2 * math.pi))
-                if tr.seg_len[k] > 1e-9 and tr.seg_len[k - 1] > 1e-9 else 0.0 for k in range(1, tr.n - 1)]
-        self._corners = [k + 1 for k, a in enumerate(turn) if a > corner_rad] + [tr.n - 1]
+        # A corner is the first sample of a segment that turns over corner_rad from the last segment of
+        # non-zero length before it: a repeated sample (a depot that ends one sortie and starts the next)
+        # must not hide the turn, or the carrot folds back onto the drone and it hovers there for good.
+        corners: list[int] = []
+        before: float | None = None
+        for k in range(tr.n - 1):
+            if tr.seg_len[k] <= 1e-9:
+                continue
+            heading = tr.heading_at(k)
+            if before is not None and abs(math.remainder(heading - before, 2 * math.pi)) > corner_rad:
+                corners.append(k)
+            before = heading
+        self._corners = corners + [tr.n - 1]
         self._c = 0
 
     def update(self, x: float, y: float, z: float, speed_mps: float, ground_m: float = 0.0) -> AirCommand:

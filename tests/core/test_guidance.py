@@ -149,6 +149,29 @@ def test_air_follower_flies_a_square_at_height():
     assert np.abs(xte).max() < 0.3  # it brakes into the corners rather than cut them
 
 
+def test_air_follower_stops_at_a_fold_back_corner_behind_a_repeated_sample():
+    """A depot that ends one sortie and starts the next is a repeated sample at a sharp turn: the turn is
+    still a corner (it once hid it, and the carrot folded back onto the hovering drone for good)."""
+    legs = [make_path([(0, 0), (30, 0)], kind=SegmentKind.SWATH, speed_mps=5.0, sections=1, z_m=3.0)[:-1],
+            make_path([(30, 0), (37, -1), (30, 0), (30, 0)], kind=SegmentKind.SERVICE, speed_mps=8.0, z_m=3.0),
+            make_path([(35, -7), (5, -7)], kind=SegmentKind.SWATH, speed_mps=5.0, sections=1, z_m=3.0)]
+    plan = Plan(np.concatenate(legs))
+    d = MultirotorModel(EXAMPLE_DRONE)
+    assert d.arm()
+    for _ in range(60):
+        d.step(0.05, AirControl(vz_mps=2.0), CALM)
+    f = AirPathFollower(plan)
+    assert 4 in f._corners   # the outgoing leg from the repeated depot sample
+    for _ in range(1500):
+        s = d.state
+        cmd = f.update(s.x, s.y, s.z, s.speed_mps)
+        if cmd.done:
+            break
+        for _ in range(2):
+            d.step(0.05, AirControl(cmd.vx_mps, cmd.vy_mps, cmd.vz_mps, cmd.yaw_rad, cmd.sections), CALM)
+    assert f.done and math.hypot(d.state.x - 5, d.state.y + 7) < 0.5
+
+
 def test_progress_is_the_work_done_by_the_trailed_implement():
     # A densely sampled swath: progress must trail the tractor by the implement's lag.
     pts = np.column_stack([np.linspace(0, 60, 61), np.zeros(61)])

@@ -14,8 +14,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import numpy as np
-
 from agrifleet.core.errors import ConfigError, PlanError
 from agrifleet.core.implement import Implement
 from agrifleet.core.plan import Plan
@@ -117,6 +115,3 @@ def _same_float(a: float, b: float) -> bool:
         return math.isnan(a) and math.isnan(b)
     return abs(a - b) <= 1e-5 * max(1.0, abs(b))
 
-
-def samples_array(part: MissionPart) -> np.ndarray:
-    return np.asarray(part.samples, dtype=np.int64)

@@ -136,8 +136,8 @@ def _set_home(ap: "SimAutopilot", p: Params, msg: Any) -> MavResult:
         lat, lon, alt = param_or(p[4], math.nan), param_or(p[5], math.nan), param_or(p[6], math.nan)
         if not (-90 <= lat <= 90 and -180 <= lon <= 180 and math.isfinite(alt)):
             return MavResult.DENIED
-        x, y = ap.frame._forward.transform(lon, lat)
-        ap.home_xyz = (float(x), float(y), ap.home_xyz[2])
+        x, y = ap.frame.point_to_local(lon, lat)
+        ap.home_xyz = (x, y, ap.home_xyz[2])
         ap.home_lat_lon_alt = (lat, lon, alt)
     ap.send_message(MsgId.HOME_POSITION)
     return MavResult.ACCEPTED
@@ -150,7 +150,7 @@ def _reposition(ap: "SimAutopilot", p: Params, msg: Any) -> MavResult:
         return MavResult.DENIED
     est = ap.estimate
     alt = param_or(p[6], math.nan)
-    x, y = ap.frame._forward.transform(lon, lat)
+    x, y = ap.frame.point_to_local(lon, lat)
     z = alt - ap.home_lat_lon_alt[2] if math.isfinite(alt) and ap.air else est.z
     speed = param_or(p[0], -1.0)
     if speed > 0:
@@ -158,7 +158,7 @@ def _reposition(ap: "SimAutopilot", p: Params, msg: Any) -> MavResult:
     result = ap.set_flight_mode(FlightMode.GUIDED if ap.personality.name == "ardupilot" else FlightMode.HOLD,
                                 "DO_REPOSITION")
     if result is MavResult.ACCEPTED:
-        ap._motion = PathMotion(ap.spec, est, np.array([[float(x), float(y), z]]), [ap.speed_mps])
+        ap._motion = PathMotion(ap.spec, est, np.array([[x, y, z]]), [ap.speed_mps])
     return result
 
 

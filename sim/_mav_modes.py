@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable
-
 from ._mav_proto import MavAutopilot, MavModeFlag, MavType
 
 __all__ = ["ARDUPILOT", "FlightMode", "ModeEntry", "PERSONALITIES", "PX4", "Personality", "personality"]
@@ -150,6 +148,3 @@ def personality(name_or_autopilot: str | int) -> Personality:
             return p
     raise ValueError(f"autopilot type {name_or_autopilot} is neither ArduPilot (3) nor PX4 (12)")
 
-
-def names(entries: Iterable[ModeEntry]) -> list[str]:
-    return [e.name for e in entries]

@@ -180,7 +180,7 @@ class SimAutopilot(ModeControl, StatusMixin):
             x, y, z = fx + s.x - tx, fy + s.y - ty, fz + s.z - tz
         self.fix_type = FIX_TYPE.get(fix.quality, 1)
         self.satellites = 0 if not fix.valid else (24 if fix.quality >= GnssQuality.RTK_FLOAT else 14)
-        lon, lat = self.frame._inverse.transform(x, y)
+        lon, lat = self.frame.point_to_wgs84(x, y)
         self._lat_lon_e7 = (int(round(lat * 1e7)), int(round(lon * 1e7)))
         return Estimate(x, y, z - self.home_xyz[2], s.heading_rad, s.speed_mps, s.vx, s.vy, s.vz, s.landed)
 
@@ -302,9 +302,9 @@ class SimAutopilot(ModeControl, StatusMixin):
     def item_xyz(self, item: MissionItem) -> tuple[float, float, float] | None:
         if not item.has_position:
             return None
-        x, y = self.frame._forward.transform(item.lon_deg, item.lat_deg)
+        x, y = self.frame.point_to_local(item.lon_deg, item.lat_deg)
         z = item.z if item.frame in RELATIVE_FRAMES else item.z - self.home_lat_lon_alt[2]
-        return float(x), float(y), (float(z) if math.isfinite(z) else math.nan)
+        return x, y, (float(z) if math.isfinite(z) else math.nan)
 
     def reached(self, seq: int) -> None:
         self.send(self.enc.mission_item_reached_encode(seq))

@@ -68,14 +68,18 @@ def _fleet_key(scenario: Scenario, entry: VehicleEntry, key: str) -> str:
 
 
 def bind_vehicle(scenario: Scenario, entry: VehicleEntry, world: World, start: tuple[float, float, float],
-                 control_period_s: float, telemetry_period_s: float, sysid: int) -> Binding:
+                 control_period_s: float, telemetry_period_s: float, sysid: int,
+                 speed_factor: float | None = None) -> Binding:
     """Put ``entry`` into ``world`` at ``start`` (x, y, heading rad) with its driver. The ``sim`` driver is
-    connected (it joins the world); the others connect once the world runs (they wait for the vehicle)."""
+    connected (it joins the world); the others connect once the world runs (they wait for the vehicle).
+    ``speed_factor`` is the pace of a paced trial (simulated seconds per wall second)."""
     try:
         if entry.driver == "sim":
             return _bind_sim(entry, world, start, control_period_s, telemetry_period_s)
         if entry.driver == "tractor":
-            return _bind_tractor(entry, world, start, control_period_s, telemetry_period_s)
+            # the driver's loop runs on the wall clock: keep its period in simulated time as asked
+            k = speed_factor or 1.0
+            return _bind_tractor(entry, world, start, control_period_s / k, telemetry_period_s / k)
         return _bind_mavlink(entry, world, start, sysid)
     except TypeError as exc:     # an option the driver does not take
         raise ScenarioError(f"{_fleet_key(scenario, entry, 'options')}: {exc}") from None

@@ -60,6 +60,7 @@ class TrialRecord:
     frames_lost: int
     collisions: list[WorldEvent]
     agent_counters: dict[str, dict[str, int]]
+    services: list[dict[str, Any]]
     deterministic: bool
 
 
@@ -137,15 +138,19 @@ def _vehicles(record: TrialRecord) -> dict[str, Any]:
         vid = entry.id
         m = record.metrics.vehicles[vid]
         s = record.states[vid]
-        breaches = sum(1 for b in m.breaches) + sum(1 for e in record.collisions if e.vehicle == vid)
+        breaches = len(m.breaches) + sum(1 for e in record.collisions if e.vehicle == vid)
+        served = [v for v in record.services if v["vehicle"] == vid]
         out[vid] = {
             "kind": entry.kind, "driver": entry.driver, "implement": entry.implement,
             "final_xy": [s.x, s.y], "distance_m": m.distance_m, "working_m": m.working_m,
             "cross_track": m.xte_swath.to_dict(), "cross_track_headland": m.xte_headland.to_dict(),
-            "energy_used_wh": m.energy_start_wh - s.battery_wh if entry.spec.battery_wh > 0 else 0.0,
-            "product_used_l": m.tank_start_l - s.tank_l if entry.spec.tank_l > 0 else 0.0,
+            "energy_used_wh": m.energy_start_wh - s.battery_wh + sum(
+                entry.spec.battery_wh - v["battery_wh"] for v in served) if entry.spec.battery_wh > 0 else 0.0,
+            "product_used_l": m.tank_start_l - s.tank_l + sum(
+                entry.spec.tank_l - v["tank_l"] for v in served) if entry.spec.tank_l > 0 else 0.0,
             "failed": bool(record.failures.get(vid)), "failure": record.failures.get(vid, ""),
             "missions": [r.id for r in record.missions.get(vid, [])], "breaches": breaches,
+            "depot_services": len(served),
             "agent": record.agent_counters.get(vid, {}),
         }
     return out
@@ -233,6 +238,7 @@ def build_result(record: TrialRecord, timing: dict[str, Any]) -> TrialResult:
         "jobs": jobs,
         "vehicles": vehicles,
         "faults": record.faults,
+        "depot_services": record.services,
         "breaches": breaches,
         "fleet": {"lost": [{"at_s": t, "vehicle": v} for t, v in record.lost],
                   "frames_lost": record.frames_lost},

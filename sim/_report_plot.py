@@ -48,8 +48,8 @@ def draw_trial(result: TrialResult, path: str | os.PathLike[str] | BinaryIO) -> 
     cols = min(2, len(jobs))
     rows = math.ceil(len(jobs) / cols)
     ratio = max(j.cmap.ny / max(j.cmap.nx, 1) for j in jobs)
-    height = min(12.0, max(3.5, 7.5 * ratio + 1.2))
-    fig, axes = plt.subplots(rows, cols, figsize=(8.5 * cols, height * rows + 1.2), dpi=100, squeeze=False)
+    height = min(12.0, max(3.0, 7.0 * ratio + 0.8))
+    fig, axes = plt.subplots(rows, cols, figsize=(8.5 * cols, height * rows + 1.6), dpi=100, squeeze=False)
     ids = [v.id for v in record.scenario.fleet]
     colour = {vid: plt.get_cmap("tab10")(k % 10) for k, vid in enumerate(ids)}
     for ax, job, summary in zip(axes.flat, jobs, report["jobs"], strict=False):
@@ -95,9 +95,10 @@ def draw_trial(result: TrialResult, path: str | os.PathLike[str] | BinaryIO) -> 
     verdict = "PASSED" if report["passed"] else "FAILED"
     s = report["summary"]
     done = f"done at {s['done_at_s']:.0f} s" if s["done_at_s"] is not None else "not done"
-    fig.suptitle(f"{report['scenario']['name']} (seed {report['seed']}): {verdict}, {done}, "
-                 f"{s['sim_time_s']:.0f} s simulated", fontsize=12)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
+    fig.suptitle(f"{report['scenario']['name']}\nseed {report['seed']}: {verdict}, {done}, "
+                 f"{s['sim_time_s']:.0f} s simulated", fontsize=11)
+    top = 1.0 - 0.9 / fig.get_figheight()
+    fig.tight_layout(rect=(0, 0.7 / fig.get_figheight(), 1, top))
     fig.savefig(path if hasattr(path, "write") else os.fspath(path), format="png")
     plt.close(fig)
 

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float], None]
 WAIT_FOR_TELEMETRY_S = 10.0   # a job waits at most this long for its vehicles to be heard
+DEPOT_RADIUS_M = 3.0          # a vehicle standing (or hovering) this close to a depot is served
 
 
 def run_trial(scenario: Scenario, seed: int | None = None, *, speed_factor: float | None = None,
@@ -107,6 +108,8 @@ class _Trial:
         self.metrics: TrialMetrics | None = None
         self.done_at_s: float | None = None
         self.plan_wall_s = 0.0
+        self.depots = sorted({(float(x), float(y)) for j in scenario.jobs for x, y in j.params.get("depots", ())})
+        self.services: list[dict[str, Any]] = []
         self._pacer: Any = None
 
     # --- set-up -------------------------------------------------------------------------------------------
@@ -131,7 +134,7 @@ class _Trial:
         starts = self._starts()
         for k, entry in enumerate(sc.fleet):
             self.bindings[entry.id] = bind_vehicle(sc, entry, world, starts[entry.id], run.control_period_s,
-                                                   run.telemetry_period_s, sysid=k + 1)
+                                                   run.telemetry_period_s, sysid=k + 1, speed_factor=self.speed)
         config = AgentConfig(telemetry_hz=1.0 / run.telemetry_period_s, progress_min_s=run.fleet_period_s)
         for vid, b in self.bindings.items():
             self.agents[vid] = make_agent(vid, b.driver, self.network, world.now, self.bus, config,
@@ -160,6 +163,8 @@ class _Trial:
         agent = self.agents.get(vehicle)
         if agent is None or agent.plan is None or agent.state != MissionState.ACTIVE:
             return None
+        if vehicle in self.silent or self.bindings[vehicle].driver.failure:
+            return None          # broken down: it no longer follows anything
         return agent.plan, agent.index
 
     def _connect(self) -> None:
@@ -234,10 +239,29 @@ class _Trial:
 
     def _fleet_step(self) -> None:
         assert self.server is not None
+        if self.depots:
+            self._serve_depots()
         for vid, agent in self.agents.items():
             if vid not in self.silent:
                 agent.step(0.0)
         self.server.step()
+
+    def _serve_depots(self) -> None:
+        """The ground crew: a vehicle that stops at a depot (the jobs' ``depots``) gets a full tank and a
+        full battery at once. The service time itself is not simulated (the plans budget for it)."""
+        with self.world.lock:
+            for vid, b in self.bindings.items():
+                spec, s = b.entry.spec, self.world.state(vid)
+                if vid in self.silent or b.driver.failure or abs(s.speed_mps) > 0.5:
+                    continue
+                if not any(math.hypot(s.x - x, s.y - y) <= DEPOT_RADIUS_M for x, y in self.depots):
+                    continue
+                tank = spec.tank_l > 0 and s.tank_l < spec.tank_l - 0.5
+                battery = spec.battery_wh > 0 and s.battery_wh < 0.98 * spec.battery_wh
+                if tank or battery:
+                    self.services.append({"at_s": self.world.t_s, "vehicle": vid, "xy": [s.x, s.y],
+                                          "tank_l": s.tank_l, "battery_wh": s.battery_wh})
+                    s.tank_l, s.battery_wh = spec.tank_l, spec.battery_wh
 
     def _all_done(self) -> bool:
         assert self.server is not None
@@ -330,7 +354,7 @@ class _Trial:
             states={vid: self.world.state(vid) for vid in self.bindings},
             lost=list(self.server.lost), frames_lost=self.network.frames_lost,
             collisions=[e for e in self.world.events if e.kind == "collision"],
-            agent_counters={vid: dict(a.counters) for vid, a in self.agents.items()},
+            agent_counters={vid: dict(a.counters) for vid, a in self.agents.items()}, services=self.services,
             deterministic=not self.paced)
 
     def _close(self) -> None:

@@ -288,11 +288,22 @@ def _read_job(node: Node, fields: tuple[FieldEntry, ...], fleet: tuple[VehicleEn
     planner = node.text("planner", "coverage")
     _check_planner(node, planner)
     params = node.table("params").data
+    if "depots" in params:
+        _check_depots(node, params["depots"])
     start_s = node.number("start_s", 0.0, minimum=0.0)
     name = node.text("name", f"{field_name}-{index.rsplit('[', 1)[-1].rstrip(']')}")
     node.finish()
     return JobEntry(name=name, field=field_name, vehicles=tuple(vehicles), implement=implement,
                     planner=planner, params=dict(params), start_s=start_s)
+
+
+def _check_depots(node: Node, depots: Any) -> None:
+    """Depots (refill and battery points, local metres) are read by the planner and the trial alike."""
+    ok = isinstance(depots, list) and all(
+        isinstance(d, list) and len(d) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    and math.isfinite(v) for v in d) for d in depots)
+    if not ok:
+        raise node.error("params.depots", f"must be a list of [x, y] positions in metres, got {depots!r}")
 
 
 def _check_planner(node: Node, name: str) -> None:

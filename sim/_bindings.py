@@ -115,7 +115,10 @@ def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, 
     with world.lock:
         model.place(*start, env=world)
         world.add_vehicle(entry.id, model)
-        gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss], frame=world.frame)
+        # The simulated ECU reports local metres (the link allows either): reporting WGS84 it could not say
+        # where it stands before a plan gives the driver a frame, and the fleet plans the way from the yard
+        # from where the vehicle says it is.
+        gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss])
         ecu = TractorEcu(world, entry.id, gnss=gnss)
     ecu.start()
     binding = Binding(entry, None, gnss, closers=[ecu.close])  # type: ignore[arg-type]

@@ -8,12 +8,16 @@ part of pyzmq's socket API those classes use (a ROUTER that binds, DEALERs that 
 the peer's inbox at once, in send order, so one thread that serves the agents and the dispatcher in turn
 reproduces a trial bit for bit.
 
-A vehicle's radio link can be cut (:meth:`Network.cut`): frames to and from its DEALERs are then lost, as
-on a real radio, and the reliability layer above has to cope exactly as it would in the field.
+A vehicle's radio link can be cut (``is_down``): frames to and from its DEALERs are then lost, as on a
+real radio, and the reliability layer above has to cope exactly as it would in the field.
+
+Paced trials serve each agent in a thread of its own (as a vehicle's computer would): ``poll`` then waits
+up to its timeout for a frame, and the inboxes are guarded by a condition variable.
 """
 from __future__ import annotations
 
 import collections
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,8 +31,9 @@ class _Socket:
 
     def __init__(self, network: Network, owner: str) -> None:
         self._network = network
-        self._owner = owner
+        self.owner = owner
         self._inbox: collections.deque[Any] = collections.deque()
+        self._ready = threading.Condition()
         self._options: dict[Any, Any] = {}
         self.closed = False
 
@@ -36,8 +41,16 @@ class _Socket:
         self._options[option] = value
 
     def poll(self, timeout_ms: int = 0, flags: int = zmq.POLLIN) -> int:
-        """Never blocks: in a single-threaded trial nothing can arrive while we wait."""
+        """``POLLIN`` when a frame is waiting; waits up to ``timeout_ms`` for one (0: never waits)."""
+        if not self._inbox and timeout_ms > 0:
+            with self._ready:
+                self._ready.wait_for(lambda: bool(self._inbox), timeout_ms / 1000.0)
         return zmq.POLLIN if self._inbox else 0
+
+    def _put(self, item: Any) -> None:
+        with self._ready:
+            self._inbox.append(item)
+            self._ready.notify()
 
 
 class _Router(_Socket):
@@ -65,11 +78,11 @@ class _Router(_Socket):
         dealer = self._network.dealer(rid)
         if dealer is None:
             raise zmq.ZMQError(zmq.EHOSTUNREACH)   # ROUTER_MANDATORY: no such peer (any more)
-        if not self._network.is_cut(dealer._owner):
-            dealer._inbox.append(frame)
+        if not self._network.is_cut(dealer.owner):
+            dealer._put(frame)
 
     def deliver(self, rid: bytes, frame: bytes) -> None:
-        self._inbox.append((rid, frame))
+        self._put((rid, frame))
 
     def close(self, linger: int = 0) -> None:
         self.closed = True
@@ -90,7 +103,7 @@ class _Dealer(_Socket):
         router = self._network.router(self._url)
         if router is None:
             raise zmq.Again()         # nothing bound there: a DEALER with immediate=1 would not queue it
-        if not self._network.is_cut(self._owner):
+        if not self._network.is_cut(self.owner):
             router.deliver(self.rid, bytes(frame))
 
     def recv(self, flags: int = 0) -> bytes:
@@ -132,6 +145,7 @@ class Network:
         self._dealers: dict[bytes, _Dealer] = {}
         self._next_rid = 1
         self._is_down = is_down
+        self._lock = threading.Lock()
         self.frames_lost = 0
 
     def context(self, owner: str = "") -> _Context:
@@ -140,7 +154,8 @@ class Network:
 
     def is_cut(self, owner: str) -> bool:
         if owner and self._is_down(owner):
-            self.frames_lost += 1
+            with self._lock:
+                self.frames_lost += 1
             return True
         return False
 
@@ -157,9 +172,10 @@ class Network:
         return self._routers.get(url)
 
     def attach(self, dealer: _Dealer) -> bytes:
-        rid = b"\x00" + self._next_rid.to_bytes(4, "big")
-        self._next_rid += 1
-        self._dealers[rid] = dealer
+        with self._lock:
+            rid = b"\x00" + self._next_rid.to_bytes(4, "big")
+            self._next_rid += 1
+            self._dealers[rid] = dealer
         return rid
 
     def detach(self, dealer: _Dealer) -> None:

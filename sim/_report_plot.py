@@ -98,7 +98,7 @@ def draw_trial(result: TrialResult, path: str | os.PathLike[str] | BinaryIO) -> 
     fig.suptitle(f"{report['scenario']['name']}\nseed {report['seed']}: {verdict}, {done}, "
                  f"{s['sim_time_s']:.0f} s simulated", fontsize=11)
     top = 1.0 - 0.9 / fig.get_figheight()
-    fig.tight_layout(rect=(0, 0.7 / fig.get_figheight(), 1, top))
+    fig.tight_layout(rect=(0, 1.0 / fig.get_figheight(), 1, top))
     fig.savefig(path if hasattr(path, "write") else os.fspath(path), format="png")
     plt.close(fig)
 

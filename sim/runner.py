@@ -155,7 +155,7 @@ class _Trial:
         self.metrics = TrialMetrics(world, list(self.bindings), self._plan_of, fence,
                                     max(1, round(run.measure_period_s / world.dt_s)), run.settle_m)
         world.observers.append(self.metrics)
-        handles = {vid: VehicleHandles(b.driver, b.gnss, lambda vid=vid: self.silent.add(vid))
+        handles = {vid: VehicleHandles(b.driver, b.gnss, lambda vid=vid: self._silence(vid))
                    for vid, b in self.bindings.items()}
         self.schedule = FaultSchedule(sc.faults, world, handles)
 
@@ -170,7 +170,10 @@ class _Trial:
     def _connect(self) -> None:
         for vid, b in self.bindings.items():
             b.driver.connect(10.0)
-            self.agents[vid].bus.start()
+            if self.paced:
+                self.agents[vid].start()     # an agent thread per vehicle, as on the vehicles' computers
+            else:
+                self.agents[vid].bus.start()
 
     # --- the loop -----------------------------------------------------------------------------------------
     def run(self) -> TrialResult:
@@ -241,10 +244,17 @@ class _Trial:
         assert self.server is not None
         if self.depots:
             self._serve_depots()
-        for vid, agent in self.agents.items():
-            if vid not in self.silent:
-                agent.step(0.0)
+        if not self.paced:
+            for vid, agent in self.agents.items():
+                if vid not in self.silent:
+                    agent.step(0.0)
         self.server.step()
+
+    def _silence(self, vehicle: str) -> None:
+        """The vehicle's computer died: its agent serves no more."""
+        self.silent.add(vehicle)
+        if self.paced:
+            self.agents[vehicle].request_stop()
 
     def _serve_depots(self) -> None:
         """The ground crew: a vehicle that stops at a depot (the jobs' ``depots``) gets a full tank and a
@@ -363,9 +373,12 @@ class _Trial:
                 self._pacer.stop()
             except Exception:  # the trial's own error is the one to report
                 logger.debug("stopping the pacer failed", exc_info=True)
+        for agent in self.agents.values():
+            if self.paced:
+                agent.stop(close_driver=False)    # the bindings close the drivers
+            else:
+                agent.bus.close()
         for b in self.bindings.values():
             b.close()
-        for agent in self.agents.values():
-            agent.bus.close()
         if self.server is not None:
             self.server.close()

@@ -34,7 +34,7 @@ from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.core.plan_io import plans_to_msgpack
 from agrifleet.drivers.base import Capabilities, Driver, GnssQuality, MissionState, TelemetrySample
 
-BUS = BusConfig(heartbeat_s=0.5, liveness=10, resend_s=1.0)
+BUS = BusConfig(heartbeat_s=0.5, liveness=20, resend_s=1.0)
 GAP_S = 0.003   # between round trips: the latency of one command, not the saturated command rate
 
 
@@ -127,8 +127,10 @@ def fleet_throughput(ctx: Any, n: int, db: str) -> float:
             client.send(Telemetry(t_s=float(i), x=1.0 + i, y=2.0, z=0.0, heading_rad=0.5, speed_mps=2.5,
                                   battery_pct=80.0, mode="AUTO", armed=True, gnss=4, state=1, mission=1, index=i))
         client.send(Request(op="ping"))
+        deadline = time.monotonic() + 60
         while not any(isinstance(m, Reply) for m in client.poll(1.0)):
-            pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the dispatcher did not answer the ping after the telemetry within 60 s")
         return n / (time.perf_counter() - t0)
     finally:
         client.close()
@@ -147,7 +149,10 @@ def fleet_round_trips(ctx: Any, rounds: int, db: str, plan_bytes: bytes) -> tupl
             time.sleep(0.01)
         t0 = time.perf_counter()
         job = request(endpoint, "submit", {"name": "bench", "vehicles": ["t1"], "plans": plan_bytes}, context=zctx)
+        deadline = time.monotonic() + 60
         while request(endpoint, "status", {"job": job["job"]}, context=zctx)["missions"][0]["phase"] != "active":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the plan did not reach the vehicle within 60 s")
             time.sleep(0.002)
         delivery = time.perf_counter() - t0
         sock = zctx.socket(zmq.DEALER)
@@ -160,6 +165,8 @@ def fleet_round_trips(ctx: Any, rounds: int, db: str, plan_bytes: bytes) -> tupl
             t = time.perf_counter()
             sock.send(encode(Request(op=op, args={"vehicle": "t1", "wait": True}, id=k + 1)))
             while True:
+                if not sock.poll(10_000):
+                    raise RuntimeError(f"no answer to {op} within 10 s")
                 msg = decode(sock.recv())
                 if isinstance(msg, Reply) and msg.ref == k + 1:
                     break

@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, float], None]
 WAIT_FOR_TELEMETRY_S = 10.0   # a job waits at most this long for its vehicles to be heard
 DEPOT_RADIUS_M = 3.0          # a vehicle standing (or hovering) this close to a depot is served
+DONE_CHECK_S = 0.5            # how often the trial asks whether every job is done (done_at_s resolution)
 
 
 def run_trial(scenario: Scenario, seed: int | None = None, *, speed_factor: float | None = None,
@@ -108,6 +109,7 @@ class _Trial:
         self.metrics: TrialMetrics | None = None
         self.done_at_s: float | None = None
         self.plan_wall_s = 0.0
+        self._next_done_check = 0.0
         self.depots = sorted({(float(x), float(y)) for j in scenario.jobs for x, y in j.params.get("depots", ())})
         self.services: list[dict[str, Any]] = []
         self._pacer: Any = None
@@ -205,7 +207,7 @@ class _Trial:
         with self.world.lock:
             self.schedule.update()
         self._submit_due()
-        if self.done_at_s is None and self._all_done():
+        if self.done_at_s is None and self.world.t_s >= self._next_done_check and self._all_done():
             self.done_at_s = self.world.t_s
         return self.done_at_s is not None or self.world.t_s >= self.sc.run.time_limit_s - 1e-9
 
@@ -274,7 +276,9 @@ class _Trial:
                     s.tank_l, s.battery_wh = spec.tank_l, spec.battery_wh
 
     def _all_done(self) -> bool:
+        """Every job handed over and finished. Asked every ``DONE_CHECK_S`` (reading the store costs)."""
         assert self.server is not None
+        self._next_done_check = self.world.t_s + DONE_CHECK_S - 1e-9
         if any(j.job_id == 0 for j in self.jobs):
             return False
         jobs = {j.id: j for j in self.server.store.jobs()}

@@ -26,7 +26,6 @@ import numpy as np
 from agrifleet.core import __version__
 from agrifleet.core.bus import BusConfig, ClientBus, LogThrottle
 from agrifleet.core.errors import AgrifleetError, DriverError, PlanError
-from agrifleet.core.fleet import working_cumulative, working_done_m
 from agrifleet.core.keys import ClientKeys
 from agrifleet.core.messages import (
     Command,
@@ -46,6 +45,7 @@ from agrifleet.core.messages import (
 from agrifleet.core.plan import Plan
 from agrifleet.core.plan_io import plans_from_msgpack
 from agrifleet.core.plugin import load
+from agrifleet.core.replan import working_cumulative, working_done_m
 
 from .base import Driver, GnssQuality, MissionState, TelemetrySample
 

@@ -239,18 +239,13 @@ class Message:
         return dict(zip(names, values if len(names) > 1 else (values,)))
 
     def with_id(self, msg_id: int) -> Message:
-        # object.__setattr__ on a fresh copy keeps messages immutable for everyone else
-        out = _copy(self)
-        object.__setattr__(out, "id", msg_id)
+        """A copy numbered ``msg_id`` (the transport numbers reliable messages; the original stays as it is)."""
+        cls = type(self)
+        out = object.__new__(cls)
+        for name, setter in _SETTERS[cls]:
+            setter(out, getattr(self, name))
+        _SETTERS[Message][0][1](out, msg_id)
         return out
-
-
-def _copy(msg: Message) -> Message:
-    cls = type(msg)
-    new = cls.__new__(cls)
-    for f in fields(cls):
-        object.__setattr__(new, f.name, getattr(msg, f.name))
-    return new
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +543,8 @@ _KINDS = {int(k): k for k in Kind}
 for _cls in MESSAGE_TYPES.values():
     _install_fast_init(_cls)
 _ENVELOPE = frozenset({"v", "kind", "id"})
+_SETTERS = {cls: tuple((f.name, _slot_setter(cls, f.name)) for f in fields(cls))
+            for cls in (Message, *MESSAGE_TYPES.values())}
 _GETTERS = {cls: operator.attrgetter(*cls.SCHEMA) for cls in MESSAGE_TYPES.values() if cls.SCHEMA}
 _DECODERS = {kind: _compile_decoder(cls) for kind, cls in MESSAGE_TYPES.items()}
 _DECODERS_BY_INT = {int(kind): dec for kind, dec in _DECODERS.items()}

@@ -165,3 +165,9 @@ def test_random_documents_never_escape_protocol_error(doc, kind):
     except ProtocolError:
         return
     assert decode(encode(msg)) is not None
+
+
+def test_with_id_numbers_a_copy():
+    cmd = Command(command=CommandCode.PAUSE, mission=4)
+    numbered = cmd.with_id(12)
+    assert (cmd.id, numbered.id) == (0, 12) and numbered == Command(command=CommandCode.PAUSE, mission=4, id=12)

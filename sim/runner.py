@@ -34,10 +34,11 @@ import shapely
 from agrifleet.core.bus import BusConfig
 from agrifleet.core.dispatcher import field_to_wire
 from agrifleet.core.errors import AgrifleetError, ScenarioError
-from agrifleet.core.fleet import build_piece, implement_requirements, split_remaining
+from agrifleet.core.fleet import implement_requirements
 from agrifleet.core.implement import build_implement
 from agrifleet.core.plan import Plan
 from agrifleet.core.plugin import load
+from agrifleet.core.replan import build_piece, split_remaining
 from agrifleet.drivers.agent import Agent, AgentConfig
 from agrifleet.drivers.base import MissionState
 

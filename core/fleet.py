@@ -442,6 +442,12 @@ class FleetManager:
 
     def _deliver(self, info: VehicleInfo, m: MissionRow) -> None:
         start = max(m.acked_index, 0)
+        if start >= len(self._cumulative(m.plan_id)) - 1:
+            # the last sample was acknowledged and only the word "complete" got lost: nothing to drive
+            self.store.set_phase(m.id, MissionPhase.COMPLETE, "last sample reached")
+            self._finish_job_if_done(m.job_id)
+            self._drive(info.id)
+            return
         self.store.set_phase(m.id, MissionPhase.SENT)
         info.delivering = m.id
         logger.info("mission %d -> %s (from sample %d)", m.id, info.id, start)
@@ -460,9 +466,19 @@ class FleetManager:
         job = self.store.job(job_id)
         if job is None or job.state in JobState.FINAL:
             return
-        if not self.store.missions(job_id=job_id, open_only=True):
-            self.store.set_job_state(job_id, JobState.COMPLETE)
-            logger.info("job %d complete", job_id)
+        missions = self.store.missions(job_id=job_id)
+        if any(not m.phase.is_final for m in missions):
+            return
+        total = self.store.job_working_m(job_id)
+        done = sum(m.done_m for m in missions)
+        if total <= 0 or done >= total * (1 - 1e-6):
+            state = JobState.COMPLETE
+        elif any(m.phase == MissionPhase.ABORTED for m in missions):
+            state = JobState.ABORTED            # an operator stopped part of it
+        else:
+            state = JobState.FAILED             # work was left that no capable vehicle could take
+        self.store.set_job_state(job_id, state)
+        logger.info("job %d %s (%.1f %% of its working length)", job_id, state, 100 * done / total if total else 100)
 
     def _receivers(self, job: JobRow, lost: str, needs: frozenset[str], turn_radius_m: float) -> list[VehicleInfo]:
         out = []

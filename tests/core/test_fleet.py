@@ -198,6 +198,30 @@ def test_dispatcher_restart_adopts_what_the_agent_drives(fleet, tmp_path):
     assert fresh.store.mission(mission).acked_index == 60
 
 
+def test_a_mission_whose_last_sample_was_acknowledged_is_complete(fleet):
+    manager, link, _ = fleet
+    register(manager, "a")
+    plans = field_plans(["a"])[0]
+    job = manager.submit_plans("j", plans)
+    mission = run_to_active(manager, link, "a")
+    manager.on_progress("a", mission, len(plans["a"]) - 1, AgentState.ACTIVE, 1.0)   # "complete" never came
+    register(manager, "a", new_session=True)                                           # agent restarted
+    assert link.take() == []
+    assert manager.job_status(job)["state"] == "complete"
+
+
+def test_a_job_whose_work_cannot_be_taken_over_fails(fleet):
+    manager, link, _ = fleet
+    register(manager, "a")
+    job = manager.submit_plans("j", field_plans(["a"])[0])
+    mission = run_to_active(manager, link, "a")
+    manager.on_progress("a", mission, 60, AgentState.ACTIVE, 0.2)
+    manager.on_event("a", mission, EventCode.FAULT, Severity.CRITICAL, "engine")
+    status = manager.job_status(job)
+    assert status["state"] == "failed" and 0 < status["coverage"] < 1
+    assert "no capable vehicle left" in status["missions"][0]["reason"]
+
+
 def test_refused_plan_and_failed_start(fleet):
     manager, link, _ = fleet
     for v in ("a", "b"):
@@ -232,4 +256,4 @@ def test_abort_job_and_estop(fleet):
     manager.abort_vehicle("a", estop=True)
     assert link.take() == [("cmd", "a", m2, "ESTOP")]
     assert manager.store.mission(m2).phase == MissionPhase.ABORTED
-    assert manager.job_status(job2)["state"] == "complete"      # nothing open is left
+    assert manager.job_status(job2)["state"] == "aborted"       # nothing open is left, work was not done

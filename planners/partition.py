@@ -22,9 +22,9 @@ import numpy as np
 import shapely
 from agrifleet.core.errors import ConfigError, PlanError
 from agrifleet.core.field import Field, Zone
-from agrifleet.core.replan import transit_path
 from agrifleet.core.implement import Implement, build_implement
 from agrifleet.core.plan import PATH_DTYPE, Plan, SegmentKind, make_path
+from agrifleet.core.replan import transit_path
 from agrifleet.core.vehicle import VehicleSpec
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry

@@ -265,7 +265,7 @@ class Hello(Message):
     mission: int = 0                           # mission the agent holds, 0 = none
     index: int = -1                            # last plan index reached on that mission
     state: int = 0                             # drivers.base.MissionState of that mission
-    SCHEMA = {"vehicle": _str(64, empty=False), "vehicle_kind": _str(32), "driver": _str(64),
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"vehicle": _str(64, empty=False), "vehicle_kind": _str(32), "driver": _str(64),
               "software": _str(64), "session": _str(64, empty=False), "kinds": _strs(), "features": _strs(),
               "max_mission_items": _int(), "spec": _map, "mission": _int(), "index": _int(-1),
               "state": _int(0, 255)}
@@ -277,13 +277,13 @@ class Welcome(Message):
     ref: int
     session: str                               # dispatcher run; a new one means "dispatcher restarted"
     heartbeat_s: float
-    SCHEMA = {"ref": _int(), "session": _str(64, empty=False), "heartbeat_s": _float(0.001, 3600.0, nan=False)}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"ref": _int(), "session": _str(64, empty=False), "heartbeat_s": _float(0.001, 3600.0, nan=False)}
 
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat(Message):
     KIND = Kind.HEARTBEAT
-    SCHEMA = {}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +299,7 @@ class PlanChunk(Message):
     crc32: int                                 # zlib CRC-32 of the whole plan file
     start_index: int                           # drive from this sample (resume)
     data: bytes
-    SCHEMA = {"mission": _int(1), "job": _int(), "chunk": _int(0, 1 << 20), "n_chunks": _int(1, 1 << 20),
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"mission": _int(1), "job": _int(), "chunk": _int(0, 1 << 20), "n_chunks": _int(1, 1 << 20),
               "size": _int(1, 1 << 34), "crc32": _int(0, (1 << 32) - 1), "start_index": _int(),
               "data": _bytes(MAX_FRAME_BYTES)}
 
@@ -317,7 +317,7 @@ class PlanAck(Message):
     complete: bool = False                     # every chunk arrived and the plan was handed to the driver
     ok: bool = True                            # false: the plan was refused (reason says why)
     reason: str = ""
-    SCHEMA = {"ref": _int(), "mission": _int(1), "chunk": _int(0, 1 << 20), "complete": _bool, "ok": _bool,
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"ref": _int(), "mission": _int(1), "chunk": _int(0, 1 << 20), "complete": _bool, "ok": _bool,
               "reason": _str(_MAX_TEXT)}
 
 
@@ -326,7 +326,7 @@ class Command(Message):
     KIND = Kind.COMMAND
     command: CommandCode
     mission: int = 0                           # 0: whatever the vehicle is doing
-    SCHEMA = {"command": _enum(CommandCode), "mission": _int()}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"command": _enum(CommandCode), "mission": _int()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +336,7 @@ class CommandAck(Message):
     command: CommandCode
     ok: bool
     result: str = ""                           # the driver's answer, e.g. "start() -> DENIED"
-    SCHEMA = {"ref": _int(), "command": _enum(CommandCode), "ok": _bool, "result": _str(_MAX_TEXT)}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"ref": _int(), "command": _enum(CommandCode), "ok": _bool, "result": _str(_MAX_TEXT)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +348,7 @@ class Progress(Message):
     index: int
     state: int                                 # drivers.base.MissionState
     coverage: float = 0.0                      # fraction of the plan's working length done
-    SCHEMA = {"mission": _int(1), "index": _int(-1), "state": _int(0, 255),
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"mission": _int(1), "index": _int(-1), "state": _int(0, 255),
               "coverage": _float(0.0, 1.0, nan=False)}
 
 
@@ -372,7 +372,7 @@ class Telemetry(Message):
     mission: int = 0
     index: int = -1
     sections: int = 0
-    SCHEMA = {"t_s": _float(), "x": _float(), "y": _float(), "z": _float(), "lat_deg": _float(-90.0, 90.0),
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"t_s": _float(), "x": _float(), "y": _float(), "z": _float(), "lat_deg": _float(-90.0, 90.0),
               "lon_deg": _float(-180.0, 180.0), "heading_rad": _float(), "speed_mps": _float(),
               "battery_pct": _float(), "tank_l": _float(), "mode": _str(32), "armed": _bool,
               "gnss": _int(0, 255), "state": _int(0, 255), "mission": _int(), "index": _int(-1),
@@ -386,7 +386,7 @@ class Event(Message):
     severity: Severity
     text: str = ""
     mission: int = 0
-    SCHEMA = {"code": _enum(EventCode), "severity": _enum(Severity), "text": _str(_MAX_TEXT),
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"code": _enum(EventCode), "severity": _enum(Severity), "text": _str(_MAX_TEXT),
               "mission": _int()}
 
 
@@ -396,14 +396,14 @@ class Error(Message):
     ref: int                                   # id of the offending message, 0 when unknown
     code: str                                  # AgrifleetError.code, e.g. "bad_message"
     text: str
-    SCHEMA = {"ref": _int(), "code": _str(64), "text": _str(_MAX_TEXT)}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"ref": _int(), "code": _str(64), "text": _str(_MAX_TEXT)}
 
 
 @dataclass(frozen=True, slots=True)
 class Ack(Message):
     KIND = Kind.ACK
     ref: int
-    SCHEMA = {"ref": _int(1)}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"ref": _int(1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,7 +413,7 @@ class Request(Message):
     KIND = Kind.REQUEST
     op: str
     args: dict[str, Any] = field(default_factory=dict)
-    SCHEMA = {"op": _str(32, empty=False), "args": _map}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"op": _str(32, empty=False), "args": _map}
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +423,7 @@ class Reply(Message):
     ok: bool
     result: Any = None
     error: str = ""
-    SCHEMA = {"ref": _int(), "ok": _bool, "result": _any, "error": _str(_MAX_TEXT)}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"ref": _int(), "ok": _bool, "result": _any, "error": _str(_MAX_TEXT)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,7 +432,7 @@ class FleetState(Message):
     t_s: float
     vehicles: list[Any]
     jobs: list[Any]
-    SCHEMA = {"t_s": _float(), "vehicles": _list, "jobs": _list}
+    SCHEMA: ClassVar[Mapping[str, Check]] = {"t_s": _float(), "vehicles": _list, "jobs": _list}
 
 
 def _install_fast_init(cls: type[Message]) -> None:

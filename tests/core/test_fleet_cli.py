@@ -82,7 +82,7 @@ def test_serve_agent_job_watch_as_processes_with_curve(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     cli = [sys.executable, "-m", "agrifleet.core.cli"]
     assert subprocess.run(cli + ["keys", "gen", "--dir", str(keys), "--vehicles", "t1"], env=env,
-                          capture_output=True).returncode == 0
+                          capture_output=True, check=False).returncode == 0
     field = tmp_path / "north.geojson"
     field.write_text(json.dumps(FIELD_GEOJSON))
     server = f"tcp://127.0.0.1:{port}"
@@ -103,7 +103,7 @@ def test_serve_agent_job_watch_as_processes_with_curve(tmp_path):
         out = subprocess.run(cli + ["job", "submit", str(field), "--vehicles", "t1", "--implement",
                                     "sprayer:boom_width_m=12,n_sections=4", "--turn-radius", "5",
                                     "--headland-passes", "1", "--angle", "0"] + client,
-                             env=env, capture_output=True, text=True, timeout=60)
+                             env=env, capture_output=True, text=True, timeout=60, check=False)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith("job 1 submitted: t1 (")
         watched, _ = watch.communicate(timeout=60)
@@ -115,12 +115,12 @@ def test_serve_agent_job_watch_as_processes_with_curve(tmp_path):
                           and s, 60, 0.2, what="progress")
         assert status["state"] == "active"
         out = subprocess.run(cli + ["job", "abort", "1"] + client, env=env, capture_output=True, text=True,
-                             timeout=60)
+                             timeout=60, check=False)
         assert out.returncode == 0 and out.stdout.strip() == "abort: job(s) 1"
         status = request(server, "status", {"job": 1}, operator)
         assert status["state"] == "aborted" and status["missions"][0]["phase"] == "aborted"
         denied = subprocess.run(cli + ["job", "list", "--server", server, "--timeout", "1"], env=env,
-                                capture_output=True, text=True, timeout=60)
+                                capture_output=True, text=True, timeout=60, check=False)
         assert denied.returncode == 1 and "no answer from the dispatcher" in denied.stderr
     finally:
         for p in procs:

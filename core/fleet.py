@@ -14,6 +14,7 @@ way from a receiving vehicle's last position to the piece is a transit asked fro
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import math
@@ -107,6 +108,7 @@ class FleetManager:
         self.vehicles: dict[str, VehicleInfo] = {}
         self._planner_factory = planner
         self._planner: Any = None
+        self._job_planner: Any = None
         self._cum: dict[int, np.ndarray] = {}
         self._stranded: set[int] = set()
         for row in store.vehicles():
@@ -130,6 +132,21 @@ class FleetManager:
                 self._planner = False
         return self._planner or None
 
+    def job_planner(self) -> Any:
+        """The multi-vehicle job planner plugin (``job``, with ``plan_vehicles``), or ``None``: then a field
+        is planned for one machine by the coverage planner and cut into pieces here."""
+        if self._job_planner is None:
+            self._job_planner = False
+            if self._planner_factory is None:
+                try:
+                    from .plugin import load
+                    obj = load("agrifleet.planners", "job")
+                    obj = obj() if inspect.isclass(obj) else obj
+                    self._job_planner = obj if callable(getattr(obj, "plan_vehicles", None)) else False
+                except (PluginError, TypeError) as exc:
+                    logger.info("no job planner (%s); fields are shared out by the fleet manager", exc)
+        return self._job_planner or None
+
     # --- jobs ---------------------------------------------------------------------------------------
     def submit_plans(self, name: str, plans: dict[str, Plan], implement: str = "", field_blob: bytes | None = None,
                      params: dict[str, Any] | None = None) -> int:
@@ -150,9 +167,10 @@ class FleetManager:
 
     def plan_field(self, doc: Any, implement: str, vehicles: Sequence[str],
                    params: dict[str, Any]) -> tuple[dict[str, Plan], str, bytes, dict[str, Any]]:
-        """Plan a field with the coverage planner plugin and share the plan among ``vehicles``.
+        """Plan a field for ``vehicles``: with the job planner plugin when installed (one plan per vehicle,
+        finish times balanced, each starting where its vehicle is), else as follows.
 
-        The planner (``plan([field], params, implement=..., vehicle=...) -> [Plan]``) plans one machine's
+        The coverage planner (``plan([field], params, implement=..., vehicle=...) -> [Plan]``) plans one machine's
         path; it is cut at pass boundaries into one piece per vehicle, balanced by working length, and each
         piece starts with a transit from where its vehicle is (when its telemetry says so). Missing
         parameters come from the implement (width, sections) and the vehicles (turning radius, speeds)."""
@@ -179,6 +197,20 @@ class FleetManager:
             params.setdefault("turn_radius_m", max(max(s.min_turn_radius_m for s in specs), 0.5))
             params.setdefault("work_speed_mps", min(s.work_speed_mps for s in specs))
             params.setdefault("transit_speed_mps", min(s.transit_speed_mps for s in specs))
+        out_params = dict(params, requires=sorted(implement_requirements(implement)))
+        job_planner = self.job_planner()
+        if job_planner is not None:
+            specs = {i.id: self._planning_spec(i, params) for i in infos}
+            starts = {}
+            for i in infos:
+                pose = self._queue_end(i.id)
+                if pose is not None:
+                    starts[i.id] = (float(pose["x"]), float(pose["y"]), float(pose["heading"]))
+            plans = job_planner.plan_vehicles(fld, specs, params, starts=starts, implement=implement)
+            by_vehicle = {v: p.with_(vehicle=v) for v, p in plans.items() if len(p) >= 2}
+            if not by_vehicle:
+                raise PlanError(f"the job planner found no work in field {fld.name!r}")
+            return by_vehicle, implement, doc["boundary_wkb"], out_params
         for key in ("width_m", "turn_radius_m"):
             if key not in params:
                 raise ConfigError(f"submit: {key} is not given and cannot be taken from the implement or the "
@@ -192,8 +224,15 @@ class FleetManager:
             start = self._queue_end(info.id)
             speed = info.spec.transit_speed_mps if info.spec else float(params.get("transit_speed_mps", 3.0))
             by_vehicle[info.id] = build_piece(whole, a, b, start, speed, planner).with_(vehicle=info.id)
-        out_params = dict(params, requires=sorted(implement_requirements(implement)))
         return by_vehicle, implement, doc["boundary_wkb"], out_params
+
+    def _planning_spec(self, info: VehicleInfo, params: dict[str, Any]) -> VehicleSpec:
+        """The spec a planner gets for ``info``: what the vehicle reported, named by its id, with the
+        features its driver offers, and the job's turning radius where the vehicle did not say."""
+        spec = info.spec or VehicleSpec(name=info.id, kind=info.kind or "tractor")
+        radius = spec.min_turn_radius_m or float(params.get("turn_radius_m", 0.0))
+        return dataclasses.replace(spec, name=info.id, min_turn_radius_m=radius,
+                                   capabilities=spec.capabilities | info.features)
 
     def job_vehicles_required(self, job: JobRow) -> frozenset[str]:
         return frozenset(job.params.get("requires", ()))

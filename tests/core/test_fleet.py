@@ -257,3 +257,51 @@ def test_abort_job_and_estop(fleet):
     assert link.take() == [("cmd", "a", m2, "ESTOP")]
     assert manager.store.mission(m2).phase == MissionPhase.ABORTED
     assert manager.job_status(job2)["state"] == "aborted"       # nothing open is left, work was not done
+
+
+def _field_doc():
+    import shapely
+    from shapely.geometry import box
+    return {"name": "north", "boundary_wkb": shapely.to_wkb(box(0.0, 0.0, 84.0, 60.0)), "frame": None}
+
+
+def _two_tractors(manager):
+    from agrifleet.core.messages import Telemetry
+    for k, v in enumerate(("a", "b")):
+        manager.on_hello(v, "tractor", "sim", ["tractor"], ["spray"], {}, 0, -1, 0, True)
+        manager.on_telemetry(v, Telemetry(t_s=0.0, x=10.0 + 20 * k, y=-5.0, heading_rad=1.5707963))
+
+
+def test_a_field_is_planned_by_the_job_planner_from_where_the_vehicles_are(tmp_path):
+    store = Store(tmp_path / "f.db")
+    try:
+        manager = FleetManager(store, FakeLink())
+        _two_tractors(manager)
+        plans, implement, blob, params = manager.plan_field(
+            _field_doc(), "sprayer:boom_width_m=6,n_sections=2", ["a", "b"], {"turn_radius_m": 4.5, "headland_passes": 1})
+        assert set(plans) == {"a", "b"} and blob == _field_doc()["boundary_wkb"]
+        assert params["requires"] == ["ground", "spray"]
+        for k, v in enumerate(("a", "b")):
+            assert (plans[v].path["x"][0], plans[v].path["y"][0]) == (10.0 + 20 * k, -5.0)
+        working = sum(p.metrics.working_length_m + p.metrics.headland_length_m for p in plans.values())
+        assert working > 84 * 60 / 6 * 0.9                       # the field's area over the boom width
+    finally:
+        store.close()
+
+
+def test_without_a_job_planner_the_coverage_plan_is_shared_out(tmp_path):
+    from agrifleet.planners.coverage import CoveragePlanner
+    store = Store(tmp_path / "f.db")
+    try:
+        manager = FleetManager(store, FakeLink(), planner=CoveragePlanner)
+        _two_tractors(manager)
+        assert manager.job_planner() is None
+        plans, *_ = manager.plan_field(_field_doc(), "sprayer:boom_width_m=6,n_sections=2", ["a", "b"],
+                                       {"turn_radius_m": 4.5, "headland_passes": 1, "angle_deg": 90.0})
+        a, b = plans["a"], plans["b"]
+        assert a.meta["source_range"][1] <= b.meta["source_range"][0]          # consecutive pieces
+        assert a.meta["transit_samples"] > 0 and (a.path["x"][0], a.path["y"][0]) == (10.0, -5.0)
+        with pytest.raises(ConfigError, match="turn_radius_m is not given"):
+            manager.plan_field(_field_doc(), "", ["a"], {"width_m": 6.0})
+    finally:
+        store.close()

@@ -26,12 +26,15 @@ A scenario is a TOML file (read with the standard library's ``tomllib``)::
     driver = "sim"                             # sim | tractor | mavlink
     spec = { work_speed_mps = 3.0 }            # VehicleSpec overrides of the kind's example machine
     start = [10.0, -15.0, 90.0]                # x, y (m), heading (degrees CCW from east)
+    gnss = "rtk_fixed"                         # rtk_fixed | rtk_float | single
+    options = { autopilot = "px4" }            # driver options (mavlink: the autopilot's personality)
 
     [[jobs]]
     field = "north"
     vehicles = ["t1", "t2"]
     planner = "coverage"                       # a planner plugin; params as for `agrifleet plan`
-    params = { headland_passes = 2, angle_deg = 90 }
+    params = { headland_passes = 2, angle_deg = 90 }   # `depots = [[x, y], ...]` also serve vehicles
+    start_s = 0                                # when the job is handed to the fleet
 
     [[faults]]
     at_s = 120

@@ -102,6 +102,7 @@ class Agent:
         self.uploads: list[tuple[int, int]] = []      # (mission, start_index) handed to the driver
         self.counters = {"handler_errors": 0, "driver_errors": 0, "telemetry": 0, "progress": 0}
         self._assembly: _Assembly | None = None
+        self._held: tuple[int, int, int] = (0, 0, 0)     # mission, CRC, start index of the plan the driver has
         self._cum: np.ndarray = np.zeros(0)
         self._reported: tuple[int, int, int] = (0, -2, -1)
         self._last_progress = -math.inf
@@ -202,6 +203,9 @@ class Agent:
         data = b"".join(a.chunks[k] for k in range(a.n_chunks))
         if len(data) != a.size or zlib.crc32(data) != a.crc32:
             raise PlanError(f"mission {a.mission}: plan arrived damaged ({len(data)} of {a.size} bytes, CRC mismatch)")
+        if (a.mission, a.crc32, a.start_index) == self._held and self.state == MissionState.IDLE:
+            logger.debug("mission %d: the same plan again (the link dropped our ack); the vehicle has it", a.mission)
+            return
         plan = plans_from_msgpack(data, f"mission {a.mission}")[0]
         if not 0 <= a.start_index < max(len(plan), 1):
             raise PlanError(f"mission {a.mission}: start index {a.start_index} outside the plan of {len(plan)} samples")
@@ -210,6 +214,7 @@ class Agent:
             self.driver.abort()       # a vehicle takes a new plan only when it stands
         self.driver.upload(plan, a.start_index)
         self.uploads.append((a.mission, a.start_index))
+        self._held = (a.mission, a.crc32, a.start_index)
         self.mission, self.job, self.plan = a.mission, a.job, plan
         self.state, self.index = MissionState.IDLE, a.start_index
         self._cum = working_cumulative(plan)

@@ -339,3 +339,39 @@ def fuzz_frames(rng: Any, n: int, examples: list[bytes]) -> list[bytes]:
                 doc["v"], doc["kind"] = 1, rng.randint(0, 16)
             out.append(msgpack.packb(doc, use_bin_type=True))
     return out
+
+
+# --- a dispatcher process -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_process(db: str, port: int) -> Any:
+    """``agrifleet serve`` as its own process (so a test can SIGKILL it)."""
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "agrifleet.core.cli", "serve", "--bind", f"tcp://127.0.0.1:{port}", "--pub", "none",
+           "--db", db, "--heartbeat", "0.25"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def ping(url: str) -> bool:
+    from agrifleet.core.bus import request
+    from agrifleet.core.errors import ConnectionLost
+    try:
+        return bool(request(url, "ping", timeout_s=0.5))
+    except ConnectionLost:
+        return False
+
+
+def status_or_none(url: str, job: int) -> dict | None:
+    from agrifleet.core.bus import request
+    from agrifleet.core.errors import ConnectionLost
+    try:
+        return request(url, "status", {"job": job}, timeout_s=1.0)
+    except ConnectionLost:
+        return None

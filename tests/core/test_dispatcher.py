@@ -3,9 +3,6 @@ agent restarts, and a dispatcher killed with SIGKILL."""
 from __future__ import annotations
 
 import signal
-import socket
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -17,7 +14,17 @@ from agrifleet.core.plan_io import plans_to_msgpack
 from agrifleet.core.store import Store
 from agrifleet.drivers.base import MissionState
 
-from .fleet_doubles import TEST_BUS, FleetRig, covered_area, field_plans, planned_area, wait_for
+from .fleet_doubles import (
+    FleetRig,
+    covered_area,
+    field_plans,
+    free_port,
+    ping,
+    planned_area,
+    serve_process,
+    status_or_none,
+    wait_for,
+)
 
 
 def submit(rig: FleetRig, plans: dict, name: str = "job") -> int:
@@ -169,26 +176,16 @@ def test_agent_restart_resumes_at_the_acknowledged_index_without_driving_a_swath
     assert status["coverage"] == pytest.approx(1.0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(db: str, port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "agrifleet.core.cli", "serve", "--bind", f"tcp://127.0.0.1:{port}", "--pub", "none",
-           "--db", db, "--heartbeat", str(TEST_BUS.heartbeat_s)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.slow
 def test_sigkill_dispatcher_mid_mission_loses_nothing_and_the_job_completes(tmp_path):
-    db, port = str(tmp_path / "fleet.db"), _free_port()
+    db, port = str(tmp_path / "fleet.db"), free_port()
     url = f"tcp://127.0.0.1:{port}"
-    proc = _serve(db, port)
+    proc = serve_process(db, port)
     rig = FleetRig(db, ["a", "b"], time_scale=12.0)
     try:
-        wait_for(lambda: _ping(url), 30, what="dispatcher up")
+        wait_for(lambda: ping(url), 30, what="dispatcher up")
         for v in ("a", "b"):
             rig.start_agent(v, url)
         wait_for(lambda: len(request(url, "vehicles")) == 2, 10, what="agents registered")
@@ -213,8 +210,8 @@ def test_sigkill_dispatcher_mid_mission_loses_nothing_and_the_job_completes(tmp_
             assert [a[0] for a in assigned] == [m_before["vehicle"]] and assigned[0][2] is None
             assert prog[-1][0] == m_after.acked_index and [p[0] for p in prog] == sorted(p[0] for p in prog)
         moving_during_outage = {v: d[0].idx for v, d in rig.drivers.items()}
-        proc = _serve(db, port)
-        status = wait_for(lambda: (s := _status(url, job)) and s["state"] == "complete" and s, 60,
+        proc = serve_process(db, port)
+        status = wait_for(lambda: (s := status_or_none(url, job)) and s["state"] == "complete" and s, 60,
                           what="job complete after restart")
         assert status["coverage"] == pytest.approx(1.0)
         for v, drivers in rig.drivers.items():
@@ -229,15 +226,3 @@ def test_sigkill_dispatcher_mid_mission_loses_nothing_and_the_job_completes(tmp_
         proc.wait(10)
 
 
-def _ping(url: str) -> bool:
-    try:
-        return bool(request(url, "ping", timeout_s=0.5))
-    except ConnectionLost:
-        return False
-
-
-def _status(url: str, job: int) -> dict | None:
-    try:
-        return request(url, "status", {"job": job}, timeout_s=1.0)
-    except ConnectionLost:
-        return None

@@ -2,11 +2,13 @@
 physics world, a field planned by the coverage planner plugin, and coverage measured on the as-applied map."""
 from __future__ import annotations
 
+import signal
 import threading
 
 import numpy as np
 import pytest
 import shapely
+from agrifleet.core.bus import request
 from agrifleet.core.implement import build_implement
 from agrifleet.core.store import Store
 from agrifleet.drivers.sim import SimDriver
@@ -14,7 +16,7 @@ from agrifleet.sim.coverage import CoverageMap, CoverageRecorder
 from agrifleet.sim.world import World
 from shapely.geometry import box
 
-from .fleet_doubles import FleetRig, planned_area, wait_for
+from .fleet_doubles import FleetRig, free_port, ping, planned_area, serve_process, status_or_none, wait_for
 
 FIELD = box(0.0, 0.0, 84.0, 60.0)
 IMPLEMENT = "sprayer:boom_width_m=6,n_sections=2"
@@ -139,3 +141,55 @@ def test_sim_agent_restart_resumes_at_the_acknowledged_index(tmp_path, baseline)
     assert [m["phase"] for m in status["missions"]] == ["complete"] * 3      # nothing was re-planned
     assert status["coverage"] == pytest.approx(1.0)
     assert covered >= 0.99 * baseline
+
+
+@pytest.mark.slow
+def test_sim_sigkill_dispatcher_mid_job_then_restart(tmp_path, baseline):
+    """``agrifleet serve`` killed with SIGKILL while three simulated tractors work: the database keeps every
+    mission, assignment and acknowledged index; a new dispatcher on the same file takes the agents back
+    (they kept driving meanwhile, nothing is sent twice) and the job completes as well as without the kill."""
+    db, port = str(tmp_path / "fleet.db"), free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    proc = serve_process(db, port)
+    rig = SimFleet(db, ["a", "b", "c"])
+    rig._thread.start()
+    try:
+        wait_for(lambda: ping(url), 30, what="dispatcher up")
+        for v in rig.vehicles:
+            rig.start_agent(v, url)
+        wait_for(lambda: len([v for v in request(url, "vehicles") if v["x"] == v["x"] and v["x"] is not None]) == 3,
+                 30, what="telemetry from every vehicle")
+        doc = {"name": "field", "boundary_wkb": shapely.to_wkb(FIELD), "frame": None}
+        job = request(url, "submit", {"name": "k", "vehicles": rig.vehicles, "field": doc, "implement": IMPLEMENT,
+                                      "params": PARAMS})["job"]
+        wait_for(lambda: min(m["acked_index"] for m in request(url, "status", {"job": job})["missions"]) > 60,
+                 60, what="all under way")
+        before = request(url, "status", {"job": job})
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        store = Store(db)
+        try:
+            for m in before["missions"]:
+                row = store.mission(m["id"])
+                assert row.vehicle == m["vehicle"] and row.acked_index >= m["acked_index"]
+                assert row.phase.name.lower() == "active"
+                (assigned,) = store.assignments(m["id"])
+                assert assigned[0] == m["vehicle"] and assigned[2] is None
+                assert store.progress(m["id"])[-1][0] == row.acked_index
+        finally:
+            store.close()
+        proc = serve_process(db, port)
+        status = wait_for(lambda: (s := status_or_none(url, job)) and s["state"] != "active" and s, 120,
+                          what="job finished after the restart")
+        assert status["state"] == "complete" and status["coverage"] == pytest.approx(1.0)
+        assert [m["id"] for m in status["missions"]] == [m["id"] for m in before["missions"]]   # no re-planning
+        for v in rig.vehicles:
+            assert len(rig.agents[v].uploads) == 1                 # each vehicle took its plan once
+        assert rig.coverage_of_plans(job) >= 0.99 * baseline
+    finally:
+        for agent in rig.agents.values():
+            agent.stop()
+        rig._stop.set()
+        rig._thread.join(10)
+        proc.kill()
+        proc.wait(10)

@@ -244,3 +244,15 @@ def test_100k_hostile_frames_do_not_stop_the_agent():
         if worker.is_alive():
             worker.join(5)
         stage.close()
+
+
+def test_the_same_plan_again_is_acknowledged_without_a_second_upload(stage):
+    plan = lawnmower(0, 0, 6.0, 2, 20.0)
+    stage.send_plan(plan, mission=9, start_index=3)
+    stage.pump(lambda: any(a.complete for a in stage.of(PlanAck)))
+    stage.send_plan(plan, mission=9, start_index=3)            # re-sent after the link dropped our ack
+    stage.pump(lambda: [a.complete for a in stage.of(PlanAck)].count(True) == 2)
+    assert all(a.ok for a in stage.of(PlanAck)) and len(stage.driver.uploads) == 1
+    stage.send_plan(plan, mission=9, start_index=10)           # a different start is a different plan
+    stage.pump(lambda: [a.complete for a in stage.of(PlanAck)].count(True) == 3)
+    assert [u[1] for u in stage.driver.uploads] == [3, 10]

@@ -103,7 +103,7 @@ def _job(rec: JobRecord, missions: dict[int, MissionRow]) -> dict[str, Any]:
     cov = rec.cmap.report().to_dict()
     cov.pop("skipped_wkt", None)
     status = rec.status or {}
-    out = {"name": rec.entry.name, "id": rec.job_id, "field": rec.entry.field, "planner": rec.entry.planner,
+    out = {"name": rec.entry.name, "id": rec.job_id, "field": rec.entry.field, "planner": rec.entry.planner or "fleet",
            "implement": rec.entry.implement, "vehicles": list(rec.entry.vehicles),
            "submitted_at_s": rec.submitted_at_s, "state": status.get("state", "not submitted"),
            "fleet_coverage": status.get("coverage"), "working_m": status.get("working_m"),

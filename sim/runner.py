@@ -2,10 +2,11 @@
 
 A trial builds the world (fields, wind), puts every vehicle of the scenario in it with its driver plugin,
 starts an agent per vehicle and the dispatcher's fleet manager (:mod:`._fleet`), and then loops on virtual
-time: it hands each job to the fleet when its time comes (planned by the job's planner plugin, loaded
-through :func:`agrifleet.core.plugin.load`; the ``coverage`` planner through the fleet manager's own
-``plan_field``, which also shares the work among the vehicles), applies the faults on schedule
-(:mod:`._faults`), steps the physics, and serves the agents and the dispatcher once per ``fleet_period_s``.
+time: it hands each job to the fleet when its time comes (planned as ``agrifleet job submit`` plans it, by
+the fleet manager's own ``plan_field``, which shares the work among the vehicles from where they are; or
+by the planner plugin the job names, loaded through :func:`agrifleet.core.plugin.load`), applies the
+faults on schedule (:mod:`._faults`), steps the physics, and serves the agents and the dispatcher once per
+``fleet_period_s``.
 It records the as-applied coverage of every job, the vehicles' tracks, cross-track error and geofence
 breaches (:mod:`._metrics`), and ends when every job is done or the time limit is reached.
 
@@ -307,7 +308,7 @@ class _Trial:
         fld = sc.field(entry.field)
         params = dict(entry.params)
         try:
-            if entry.planner == "coverage":
+            if not entry.planner:
                 wire = field_to_wire(fld.boundary, fld.frame.to_dict() if fld.frame else None, fld.name)
                 plans, implement, blob, params = fleet.plan_field(wire, entry.implement, list(entry.vehicles),
                                                                   params)
@@ -325,11 +326,20 @@ class _Trial:
         return plans
 
     def _plan_with_plugin(self, entry: JobEntry, fld: Any, params: dict[str, Any]) -> dict[str, Plan]:
-        """A planner plugin other than ``coverage``: one plan per vehicle when it can (``plan_vehicles``),
-        else one plan cut into pieces at pass boundaries, each with a transit from its vehicle."""
+        """The planner plugin the job names: one plan per vehicle when it can (``plan_vehicles``), else one
+        plan cut into pieces at pass boundaries, each with a transit from where its vehicle is."""
         assert self.server is not None
         obj = load("agrifleet.planners", entry.planner)
         planner = obj() if inspect.isclass(obj) else obj
+        # what the planner is not told comes from the implement and the vehicles, as the fleet does it
+        specs = [self.sc.vehicle(v).spec for v in entry.vehicles]
+        if entry.implement:
+            tool = build_implement(entry.implement)
+            params.setdefault("width_m", tool.working_width_m)
+            params.setdefault("sections", max(1, tool.n_sections))
+        params.setdefault("turn_radius_m", max(max(s.min_turn_radius_m for s in specs), 0.5))
+        params.setdefault("work_speed_mps", min(s.work_speed_mps for s in specs))
+        params.setdefault("transit_speed_mps", min(s.transit_speed_mps for s in specs))
         infos = self.server.fleet.vehicles
         starts = {}
         for v in entry.vehicles:

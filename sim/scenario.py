@@ -32,7 +32,7 @@ A scenario is a TOML file (read with the standard library's ``tomllib``)::
     [[jobs]]
     field = "north"
     vehicles = ["t1", "t2"]
-    planner = "coverage"                       # a planner plugin; params as for `agrifleet plan`
+    planner = "job"                            # a planner plugin (default: as `agrifleet job submit`)
     params = { headland_passes = 2, angle_deg = 90 }   # `depots = [[x, y], ...]` also serve vehicles
     start_s = 0                                # when the job is handed to the fleet
 
@@ -137,7 +137,7 @@ class JobEntry:
     field: str
     vehicles: tuple[str, ...]
     implement: str
-    planner: str = "coverage"
+    planner: str = ""            # a planner plugin; "" = the fleet manager plans it (as `job submit` does)
     params: Mapping[str, Any] = field(default_factory=dict)
     start_s: float = 0.0
 
@@ -288,8 +288,9 @@ def _read_job(node: Node, fields: tuple[FieldEntry, ...], fleet: tuple[VehicleEn
                                       "say which one the job uses")
     if implement:
         _check_implement(node, "implement", implement)
-    planner = node.text("planner", "coverage")
-    _check_planner(node, planner)
+    planner = node.text("planner", "")
+    if planner:
+        _check_planner(node, planner)
     params = node.table("params").data
     if "depots" in params:
         _check_depots(node, params["depots"])

@@ -97,6 +97,18 @@ def test_a_bad_scenario_exits_2_with_one_line(tmp_path, capsys):
     assert "jobs[0]: headland passes = 'x'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("planner", ["", "coverage", "job"])
+def test_jobs_are_planned_by_the_fleet_manager_or_by_the_planner_plugin_they_name(tmp_path, planner):
+    scenario = small(tmp_path, vehicles=2, name=f"{planner or 'fleet'}.toml")
+    if planner:
+        scenario.write_text(scenario.read_text().replace("[[jobs]]\n", f'[[jobs]]\nplanner = "{planner}"\n'))
+    report = run_trial(load_scenario(scenario)).report
+    (job,) = report["jobs"]
+    assert job["planner"] == (planner or "fleet") and job["state"] == "complete"
+    assert {m["vehicle"] for m in job["missions"]} == {"t1", "t2"}       # the work was shared
+    assert job["as_applied"]["coverage_ratio"] > 0.9 and report["passed"]
+
+
 def test_gnss_degradation_raises_cross_track_error(tmp_path):
     def rms(quality: str) -> tuple[float, list[str]]:
         faults = (f'[[faults]]\nat_s = 0\nvehicle = "t1"\nkind = "gnss"\nquality = "{quality}"\n'
@@ -144,8 +156,8 @@ def test_link_loss_replans_only_when_it_outlasts_the_fleets_patience(tmp_path, s
 
 @pytest.mark.slow
 def test_paced_trial_drives_a_tractor_link_and_a_mavlink_drone(tmp_path):
-    text = PACED.read_text().replace("[96, 0], [96, 60], [0, 60]", "[48, 0], [48, 24], [0, 24]").replace(
-        "start = [90, 2, 90]", "start = [44, 2, 90]").replace("done_within_s = 600", "done_within_s = 280")
+    text = PACED.read_text().replace("[96, 0], [96, 60], [0, 60]", "[60, 0], [60, 36], [0, 36]").replace(
+        "start = [90, 2, 90]", "start = [56, 2, 90]").replace("done_within_s = 600", "done_within_s = 280")
     path = tmp_path / "paced.toml"
     path.write_text(text)
     result = run_trial(load_scenario(path), speed_factor=8.0)

@@ -104,7 +104,7 @@ def test_a_full_scenario_loads_with_its_values_and_defaults(tmp_path):
     assert (t1.driver, t1.gnss, d1.spec.kind.value) == ("sim", "rtk_fixed", "multirotor")
     (job,) = sc.jobs
     assert (job.field, job.vehicles, job.planner, job.implement) == (
-        "north", ("t1",), "coverage", "sprayer:boom_width_m=12,n_sections=4")
+        "north", ("t1",), "", "sprayer:boom_width_m=12,n_sections=4")     # "": the fleet manager plans it
     assert job.params == {"headland_passes": 1, "angle_deg": 0}
     # faults come sorted by time, each its own type
     assert [type(f) for f in sc.faults] == [WindGust, LinkLoss, GnssFault, VehicleFailure]

@@ -121,6 +121,11 @@ class SimDriver(Driver):
                             extra={"simulated": True})
 
     @property
+    def spec(self) -> VehicleSpec:
+        """The simulated vehicle's spec (the agent sends it in its hello, for assignment by capability)."""
+        return self._spec
+
+    @property
     def world(self) -> World:
         if self._world is None:
             raise DriverError("world", "NOT_CONNECTED", "connect() first")

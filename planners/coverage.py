@@ -18,7 +18,7 @@ from shapely.geometry import Polygon
 
 from agrifleet.core.errors import PlanError
 from agrifleet.core.field import Field
-from agrifleet.core.plan import PATH_DTYPE, Plan, SegmentKind
+from agrifleet.core.plan import PATH_DTYPE, Plan, SegmentKind, make_path
 
 from .decompose import split_cells
 from .headlands import build_headlands
@@ -286,6 +286,28 @@ class CoveragePlanner:
 
     def __init__(self, **defaults: Any) -> None:
         self.defaults = defaults
+
+    def transit(self, boundary: Polygon | None, start_pose: Sequence[float], goal_pose: Sequence[float],
+                turn_radius_m: float, speed_mps: float, step_m: float = 0.5) -> np.ndarray:
+        """A drivable transit (``PATH_DTYPE``, kind TRANSIT, start to goal inclusive) inside ``boundary``.
+
+        The same connector the plans' own transits come from: the shortest curve when it stays clear, else
+        another Dubins word, else along a road kept one turning radius inside the boundary and around its
+        obstacles. The fleet manager uses it to bring a vehicle to work re-planned onto it.
+        """
+        a = np.asarray(start_pose, dtype=float)
+        b = np.asarray(goal_pose, dtype=float)
+        r = float(turn_radius_m)
+        step = min(step_m, r / 4)
+        if boundary is None:
+            samples = Connector(Polygon(), (), r, "dubins", step).curve(a, b)
+            pieces = [Piece(samples, SegmentKind.TRANSIT)]
+        else:
+            roads = build_headlands(boundary, 0, 2.0 * r, r, step).road
+            pieces = Connector(boundary, roads, r, "dubins", step).transit(a, b)
+        out = [make_path(p.samples[:, :2], p.samples[:, 2], kind=SegmentKind.TRANSIT, speed_mps=speed_mps)
+               for p in pieces]
+        return np.concatenate([o[:-1] for o in out[:-1]] + [out[-1]])
 
     def plan(self, fields: Sequence[Field], params: CoverageParams | dict[str, Any], **info: Any) -> list[Plan]:
         if not isinstance(params, CoverageParams):

@@ -134,3 +134,13 @@ def test_path_is_one_sequence_of_samples_that_start_where_the_last_ended():
     assert segs[0].start == 0 and segs[-1].stop == len(plan.path)
     assert all(a.stop == b.start for a, b in zip(segs, segs[1:]))
     assert not math.isnan(plan.metrics.coverage_ratio)
+
+
+def test_planner_transit_goes_around_obstacles_for_the_fleet():
+    from shapely.geometry import LineString
+
+    field = Polygon([(0, 0), (200, 0), (200, 100), (0, 100)], [[(90, 30), (110, 30), (110, 70), (90, 70)]])
+    path = CoveragePlanner().transit(field, (60, 50, 0.0), (140, 50, 0.0), 5.0, 3.0)
+    assert set(np.unique(path["kind"])) == {SegmentKind.TRANSIT} and (path["speed"] == 3.0).all()
+    assert path[0][["x", "y"]].tolist() == (60.0, 50.0) and path[-1][["x", "y"]].tolist() == (140.0, 50.0)
+    assert field.buffer(1e-6).covers(LineString(np.column_stack([path["x"], path["y"]])))

@@ -173,10 +173,10 @@ class _Trial:
 
     def _connect(self) -> None:
         for vid, b in self.bindings.items():
-            b.driver.connect(10.0)
             if self.paced:
-                self.agents[vid].start()     # an agent thread per vehicle, as on the vehicles' computers
+                self.agents[vid].start(10.0)  # connects the driver; a thread per agent, as on the vehicles
             else:
+                b.driver.connect(10.0)
                 self.agents[vid].bus.start()
 
     # --- the loop -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Point, Polygon
 
 from agrifleet.core.errors import PlanError
 from agrifleet.core.field import Field
@@ -131,9 +131,15 @@ class _PathBuilder:
         return path[~drop]
 
 
+_SWATH_SAMPLE_M = 10.0  # progress, pause and resume work sample by sample: a broken pass resumes mid-way
+
+
 def _swath_samples(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     heading = math.atan2(b[1] - a[1], b[0] - a[0])
-    return np.array([[a[0], a[1], heading, 1.0], [b[0], b[1], heading, 1.0]])
+    n = max(1, math.ceil(float(np.hypot(*(b - a))) / _SWATH_SAMPLE_M))
+    t = np.linspace(0.0, 1.0, n + 1)[:, None]
+    xy = a + (b - a) * t
+    return np.column_stack([xy, np.full(n + 1, heading), np.ones(n + 1)])
 
 
 def _drive_cells(routes: list[CellRoute], swath_set: SwathSet, conn: Connector, build: _PathBuilder,
@@ -304,7 +310,14 @@ class CoveragePlanner:
             pieces = [Piece(samples, SegmentKind.TRANSIT)]
         else:
             roads = build_headlands(boundary, 0, 2.0 * r, r, step).road
-            pieces = Connector(boundary, roads, r, "dubins", step).transit(a, b)
+            area = boundary
+            for end in (a, b):  # a vehicle in the yard: allow a lane from it to the field and room to turn
+                here = Point(end[:2])
+                if not boundary.covers(here):
+                    gate = boundary.exterior.interpolate(boundary.exterior.project(here))
+                    area = area.union(LineString([here, gate]).buffer(2.5 * r)).union(here.buffer(2.5 * r))
+            pieces = Connector(area if isinstance(area, Polygon) else boundary, roads, r, "dubins",
+                               step).transit(a, b)
         out = [make_path(p.samples[:, :2], p.samples[:, 2], kind=SegmentKind.TRANSIT, speed_mps=speed_mps)
                for p in pieces]
         return np.concatenate([o[:-1] for o in out[:-1]] + [out[-1]])

@@ -36,7 +36,11 @@ def _angle(text: str) -> float | None:
 def add_planner_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     """The coverage planner's options, shared by ``plan`` and ``job submit``."""
     g = parser.add_argument_group("coverage planner")
-    g.add_argument("--width", type=float, required=required, metavar="M", help="working width (m)")
+    g.add_argument("--implement", metavar="SPEC", default=None,
+                   help="implement plugin spec, e.g. sprayer:boom_width_m=24,n_sections=4 (gives width and "
+                        "sections; recorded in the plan so exports and drivers actuate it)")
+    g.add_argument("--width", type=float, default=None, metavar="M",
+                   help="working width (m); required unless --implement gives it")
     g.add_argument("--turn-radius", type=float, required=required, metavar="M", help="minimum turning radius (m)")
     g.add_argument("--headland-passes", type=int, default=2, metavar="N", help="headland passes (default 2)")
     g.add_argument("--angle", type=_angle, default=None, metavar="DEG|auto",
@@ -46,16 +50,31 @@ def add_planner_arguments(parser: argparse.ArgumentParser, *, required: bool = T
     g.add_argument("--turns", choices=("dubins", "reeds-shepp"), default="dubins",
                    help="forward-only turns (dubins, default) or turns with reversing (reeds-shepp)")
     g.add_argument("--speed", type=float, default=2.5, metavar="M/S", help="working speed (default 2.5)")
-    g.add_argument("--sections", type=int, default=1, metavar="N", help="implement sections (default 1)")
+    g.add_argument("--sections", type=int, default=None, metavar="N",
+                   help="implement sections (default: the implement's, else 1)")
     g.add_argument("--margin", type=float, default=0.0, metavar="M",
                    help="keep the vehicle centre this far inside the boundary on turns (default 0)")
 
 
-def params_from_args(args: argparse.Namespace) -> CoverageParams:
-    return CoverageParams(width_m=args.width, turn_radius_m=args.turn_radius,
+def implement_from_args(args: argparse.Namespace):
+    """The implement named by ``--implement`` (``None`` without it); a bad spec is a one-line error."""
+    spec = getattr(args, "implement", None)
+    if not spec:
+        return None
+    from agrifleet.core.implement import build_implement
+
+    return build_implement(spec)
+
+
+def params_from_args(args: argparse.Namespace, implement=None) -> CoverageParams:
+    width = args.width if args.width is not None else (implement.working_width_m if implement else None)
+    if width is None:
+        raise ConfigError("give --width (m) or an --implement that has a working width")
+    sections = args.sections if args.sections is not None else (len(implement.sections) if implement else 1)
+    return CoverageParams(width_m=width, turn_radius_m=args.turn_radius,
                           headland_passes=args.headland_passes, angle_deg=args.angle,
                           objective=args.objective, turns=args.turns, work_speed_mps=args.speed,
-                          sections=args.sections, boundary_margin_m=args.margin)
+                          sections=sections, boundary_margin_m=args.margin)
 
 
 def _figures(plan: Plan) -> dict[str, Any]:
@@ -100,12 +119,12 @@ def summarise(plans: Sequence[Plan]) -> dict[str, Any]:
     return total
 
 
-def plan_fields(fields: Sequence[Field], params: CoverageParams, progress: bool) -> list[Plan]:
+def plan_fields(fields: Sequence[Field], params: CoverageParams, progress: bool, implement: str = "") -> list[Plan]:
     from tqdm import tqdm
 
     bar = tqdm(fields, desc="planning", unit="field", disable=not progress or len(fields) < 2,
                file=sys.stderr, leave=False)
-    return [plan_field(f, params) for f in bar]
+    return [plan_field(f, params, implement=implement) for f in bar]
 
 
 class PlanCommand:
@@ -128,10 +147,12 @@ class PlanCommand:
     def run(args: argparse.Namespace) -> int:
         if args.map and Path(args.map).suffix.lower() not in (".png", ".svg"):
             raise ConfigError(f"--map {args.map}: the picture must be .png or .svg")
-        params = params_from_args(args)
+        implement = implement_from_args(args)
+        params = params_from_args(args, implement)
         fields = load_fields(args.field, args.crs)
         t0 = time.perf_counter()
-        plans = plan_fields(fields, params, progress=not args.json and sys.stderr.isatty())
+        plans = plan_fields(fields, params, progress=not args.json and sys.stderr.isatty(),
+                            implement=implement.to_spec() if implement else "")
         elapsed = time.perf_counter() - t0
         if args.output:
             write_plans(plans, args.output, out_crs=args.out_crs)

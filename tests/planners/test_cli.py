@@ -62,3 +62,16 @@ def test_bad_field_file_exits_2_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert "crosses itself" in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_implement_gives_width_and_sections_and_is_recorded(field_file, tmp_path, capsys):
+    from agrifleet.core.plan_io import read_plans
+
+    out = tmp_path / "plan.msgpack"
+    assert main(["plan", str(field_file), "--implement", "sprayer:boom_width_m=12,n_sections=3",
+                 "--turn-radius", "5", "-o", str(out), "--json"]) == 0
+    [plan] = read_plans(out)
+    assert plan.width_m == 12.0 and plan.implement.startswith("sprayer")
+    assert int(plan.path["sections"].max()) == 0b111
+    assert main(["plan", str(field_file), "--turn-radius", "5"]) == 2
+    assert "--width" in capsys.readouterr().err

@@ -8,6 +8,13 @@ or a lost link stops the tractor within the ECU's watchdog time.
 Mission commands are local (the plan lives on the agent) except e-stop, which the ECU acknowledges. The
 driver runs one background thread that receives STATE messages, runs guidance every control period and
 queues telemetry samples. Timeouts use ``time.monotonic`` (injectable as ``clock``).
+
+The control and telemetry periods run on the *vehicle's* clock, the ``t`` of its STATE messages: guidance
+runs once the ECU's time has moved on by a control period. On a machine the two clocks tick alike; against
+a simulated tractor running K times faster than real time, guidance still steers every 0.1 s of the
+tractor's life, whatever K is and however unevenly the simulation keeps pace, so a trial needs no
+knowledge of its speed factor here. While no STATE comes (a silent ECU), the loop falls back to the wall
+clock and keeps sending stop commands every control period.
 """
 from __future__ import annotations
 
@@ -89,6 +96,8 @@ class TractorDriver(Driver):
         self._ident: dict[str, Any] | None = None
         self._state: dict[str, Any] | None = None
         self._state_t = -math.inf
+        self._next_tick_vt = -math.inf          # vehicle time of the next guidance tick
+        self._next_telemetry_vt = -math.inf     # ... and of the next telemetry sample
         self._acks: dict[int, bool] = {}
         self._mission = MissionState.IDLE
         self._plan: Plan | None = None
@@ -97,7 +106,6 @@ class TractorDriver(Driver):
         self._home: tuple[float, float] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._next_telemetry = -math.inf
         self.bad_datagrams = 0
 
     @property
@@ -124,21 +132,30 @@ class TractorDriver(Driver):
             raise ConnectionLost(f"{kind.name.lower()}()", "SEND_FAILED", str(exc)) from None
         return seq
 
-    def _receive(self, timeout_s: float) -> None:
+    def _receive(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for a datagram, then take in every one waiting, so that guidance acts
+        on the latest STATE rather than on a queue of stale ones; True when a STATE came."""
         assert self._sock is not None
+        got_state = False
         self._sock.settimeout(max(timeout_s, 1e-3))
-        try:
-            data, _ = self._sock.recvfrom(65536)
-        except (socket.timeout, BlockingIOError):
-            return
-        except OSError:
-            return
+        while True:
+            try:
+                data, _ = self._sock.recvfrom(65536)
+            except (socket.timeout, BlockingIOError, InterruptedError):
+                return got_state
+            except OSError:
+                return got_state
+            got_state = self._take(data) or got_state
+            self._sock.settimeout(0.0)     # the rest without waiting
+
+    def _take(self, data: bytes) -> bool:
+        """One datagram in; True when it was a STATE."""
         try:
             kind, msg = decode(data)
         except ProtocolError as exc:
             self.bad_datagrams += 1
             logger.warning("tractor %s: dropped a bad datagram: %s", self.vehicle_id, exc)
-            return
+            return False
         with self._cond:
             if kind is LinkMsg.IDENT:
                 self._ident = msg
@@ -150,6 +167,7 @@ class TractorDriver(Driver):
             else:
                 self.bad_datagrams += 1
             self._cond.notify_all()
+        return kind is LinkMsg.STATE
 
     def connect(self, timeout_s: float = 10.0) -> None:
         if self._thread is not None:
@@ -209,21 +227,38 @@ class TractorDriver(Driver):
 
     # --- the control loop ---------------------------------------------------------------------------------
     def _loop(self) -> None:
-        next_tick = self._clock()
+        """Guidance on the vehicle's clock while STATEs come; on the wall clock while they do not."""
+        period = self._control_period_s
+        next_wall = self._clock()
         while not self._stop.is_set():
             now = self._clock()
-            if now < next_tick:
-                self._receive(next_tick - now)
+            silent = now - self._state_t >= period
+            if silent and now >= next_wall:
+                self._safe_tick(now)
+                next_wall = now + period
                 continue
-            next_tick += self._control_period_s
-            if next_tick < now:  # fell behind (a stall): do not try to catch up
-                next_tick = now + self._control_period_s
-            try:
-                self._tick(now)
-            except DriverError as exc:
-                logger.warning("tractor %s: %s", self.vehicle_id, exc)
+            if not self._receive(max(next_wall - now, 0.0) if silent else period):
+                continue
+            with self._lock:
+                vt = float(self._state["t"]) if self._state is not None else math.nan
+            if vt < self._next_tick_vt - 2 * period:
+                self._next_tick_vt = self._next_telemetry_vt = -math.inf   # the ECU's clock restarted
+            if vt >= self._next_tick_vt - 1e-6:
+                # a tick every period of vehicle time; after a stall, on from now rather than catching up
+                self._next_tick_vt += period
+                if self._next_tick_vt < vt:
+                    self._next_tick_vt = vt + period
+                self._safe_tick(self._clock(), vt)
+                next_wall = self._clock() + period
 
-    def _tick(self, now: float) -> None:
+    def _safe_tick(self, now: float, vt: float = math.nan) -> None:
+        try:
+            self._tick(now, vt)
+        except DriverError as exc:
+            logger.warning("tractor %s: %s", self.vehicle_id, exc)
+
+    def _tick(self, now: float, vt: float = math.nan) -> None:
+        """One control step at wall time ``now``; ``vt`` is the vehicle time of the STATE behind it."""
         with self._lock:
             st, fresh = self._state, now - self._state_t <= self._link_timeout_s
             mission, follower = self._mission, self._follower
@@ -246,8 +281,8 @@ class TractorDriver(Driver):
         elif st is not None:
             steer = float(st["steer"])  # hold the wheel where it is, stand still
         self._send(LinkMsg.COMMAND, steer=steer, speed=speed, sections=sections, engage=engage)
-        if st is not None and fresh and now >= self._next_telemetry:
-            self._next_telemetry = now + self._telemetry_period_s - 1e-9
+        if st is not None and fresh and vt >= self._next_telemetry_vt:
+            self._next_telemetry_vt = vt + self._telemetry_period_s - 1e-9
             self._emit(now, st, pos)
 
     def _emit(self, now: float, st: dict[str, Any], pos: tuple[float, float] | None) -> None:

@@ -10,7 +10,10 @@
   vehicle and speaks MAVLink on a loopback UDP port; the ``mavlink`` driver talks to it.
 
 The last two exchange real datagrams with threads of their own, so their trials are *paced*: the world
-runs against the wall clock at a speed factor, and results vary a little from run to run.
+runs against the wall clock at a speed factor, and results vary a little from run to run. The tractor
+driver keeps its control period on the ECU's (simulated) clock and the autopilot lives on the world's, so
+neither needs to know the speed factor. :func:`place_tractor_ecu` and :func:`place_autopilot` build only the
+vehicle's end (``agrifleet demo`` runs the drivers in agent processes of their own).
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from .scenario import Scenario, VehicleEntry
 from .sensors import Gnss
 from .world import World
 
-__all__ = ["PACED_DRIVERS", "Binding", "bind_vehicle"]
+__all__ = ["PACED_DRIVERS", "Binding", "bind_vehicle", "place_autopilot", "place_tractor_ecu"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +75,13 @@ def bind_vehicle(scenario: Scenario, entry: VehicleEntry, world: World, start: t
                  speed_factor: float | None = None) -> Binding:
     """Put ``entry`` into ``world`` at ``start`` (x, y, heading rad) with its driver. The ``sim`` driver is
     connected (it joins the world); the others connect once the world runs (they wait for the vehicle).
-    ``speed_factor`` is the pace of a paced trial (simulated seconds per wall second)."""
+    ``speed_factor`` is the pace of a paced trial (simulated seconds per wall second); nothing here depends
+    on it any more (periods are of simulated time on every side of the link)."""
     try:
         if entry.driver == "sim":
             return _bind_sim(entry, world, start, control_period_s, telemetry_period_s)
         if entry.driver == "tractor":
-            # the driver's loop runs on the wall clock: keep its period in simulated time as asked
-            k = speed_factor or 1.0
-            return _bind_tractor(entry, world, start, control_period_s / k, telemetry_period_s / k)
+            return _bind_tractor(entry, world, start, control_period_s, telemetry_period_s)
         return _bind_mavlink(entry, world, start, sysid)
     except TypeError as exc:     # an option the driver does not take
         raise ScenarioError(f"{_fleet_key(scenario, entry, 'options')}: {exc}") from None
@@ -105,8 +107,9 @@ def _model(entry: VehicleEntry, world: World) -> Any:
     return model_for(entry.spec, **options)
 
 
-def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, float],
-                  control_period_s: float, telemetry_period_s: float) -> Binding:
+def place_tractor_ecu(entry: VehicleEntry, world: World, start: tuple[float, float, float]) -> Any:
+    """Put the tractor of ``entry`` into ``world`` at ``start`` under a simulated ECU serving the tractor
+    link on a free loopback UDP port (started; see its ``url``). Returns the ``TractorEcu``."""
     from .tractor_ecu import TractorEcu
 
     if not entry.spec.kind.is_ground:
@@ -120,8 +123,13 @@ def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, 
         # from where the vehicle says it is.
         gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss])
         ecu = TractorEcu(world, entry.id, gnss=gnss)
-    ecu.start()
-    binding = Binding(entry, None, gnss, closers=[ecu.close])  # type: ignore[arg-type]
+    return ecu.start()
+
+
+def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                  control_period_s: float, telemetry_period_s: float) -> Binding:
+    ecu = place_tractor_ecu(entry, world, start)
+    binding = Binding(entry, None, ecu.gnss, closers=[ecu.close])  # type: ignore[arg-type]
     try:
         driver = _factory("tractor")(entry.id, ecu.url, control_period_s=control_period_s,
                                      telemetry_period_s=telemetry_period_s, **entry.options)
@@ -133,8 +141,11 @@ def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, 
     return binding
 
 
-def _bind_mavlink(entry: VehicleEntry, world: World, start: tuple[float, float, float],
-                  sysid: int) -> Binding:
+def place_autopilot(entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                    sysid: int) -> tuple[Any, int]:
+    """Put the vehicle of ``entry`` into ``world`` at ``start`` (its home) under a simulated autopilot
+    (personality: ``options.autopilot``) listening for MAVLink on a free loopback UDP port. Returns the
+    ``SimAutopilot`` (to be served by a ``Runner``) and the port."""
     import numpy as np
 
     from ._mav_links import Link
@@ -142,19 +153,33 @@ def _bind_mavlink(entry: VehicleEntry, world: World, start: tuple[float, float, 
 
     frame = world.frame
     assert frame is not None, "the scenario gives MAVLink vehicles a frame"
-    options = dict(entry.options)
-    personality = str(options.pop("autopilot", "ardupilot"))
+    personality = str(entry.options.get("autopilot", "ardupilot"))
     lon, lat = (float(v) for v in frame.to_wgs84(np.array([start[0], start[1]])))
     config = AutopilotConfig(autopilot=personality, home_lat_deg=lat, home_lon_deg=lon, sysid=sysid)
     link = Link("udpin:127.0.0.1:0", sysid=sysid, compid=1)
     implement = build_implement(entry.implement) if entry.implement else None
     gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss], frame=frame)
-    with world.lock:   # the autopilot puts the vehicle at home and becomes its controller
-        ap = SimAutopilot(world, entry.id, _model(entry, world), config, links=[link], gnss=gnss,
-                          implement=implement)
-    binding = Binding(entry, None, gnss, autopilots=[ap], closers=[ap.close])  # type: ignore[arg-type]
-    driver = _factory("mavlink")(entry.id, f"udpout:127.0.0.1:{link.local_port}", target_system=sysid,
-                                 implement=entry.implement or None, **options)
+    try:
+        with world.lock:   # the autopilot puts the vehicle at home and becomes its controller
+            ap = SimAutopilot(world, entry.id, _model(entry, world), config, links=[link], gnss=gnss,
+                              implement=implement)
+    except BaseException:
+        link.close()
+        raise
+    return ap, link.local_port
+
+
+def _bind_mavlink(entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                  sysid: int) -> Binding:
+    ap, port = place_autopilot(entry, world, start, sysid)
+    options = {k: v for k, v in entry.options.items() if k != "autopilot"}
+    binding = Binding(entry, None, ap.gnss, autopilots=[ap], closers=[ap.close])  # type: ignore[arg-type]
+    try:
+        driver = _factory("mavlink")(entry.id, f"udpout:127.0.0.1:{port}", target_system=sysid,
+                                     implement=entry.implement or None, **options)
+    except BaseException:
+        binding.close()
+        raise
     binding.closers.append(driver.close)
     binding.driver = FaultableDriver(driver, entry.spec)
     return binding

@@ -6,11 +6,20 @@ state (its GNSS receiver and heading sensor, not the truth) goes back as STATE m
 Like a real ECU it is safe by default: it follows commands only while they are *engaged* and *fresh*; a
 watchdog stops the tractor and switches the implement off when commands stop coming, and an e-stop
 latches until reset. Time for the watchdog and the state rate is the world's clock.
+
+Commands are read at the top of every control tick, on the world's own thread, as a real ECU's main loop
+polls its bus each cycle (a thread serves the socket too, so HELLO and e-stops are answered while the
+world stands still). A command's freshness is therefore judged against the simulated time at which the
+ECU read it, never against when a thread of this process happened to get the interpreter: a world paced
+at x50 runs its 0.5 s watchdog in 10 ms of wall time, shorter than a Python thread switch, and a
+watchdog judged on thread timing would trip on the machine's scheduling rather than on the driver. Older
+commands overtaken by a newer one from the same driver (two readers of one socket) are dropped by ``seq``.
 """
 from __future__ import annotations
 
 import logging
 import math
+import select
 import socket
 import threading
 from typing import Any
@@ -48,7 +57,7 @@ class TractorEcu:
         self.tank = TankSensor(rng, spec)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, port))
-        self.sock.settimeout(0.1)
+        self.sock.setblocking(False)   # two readers: this thread and the world's (see the module doc)
         self.bad_datagrams = 0
         self._lock = threading.Lock()
         self._peer: Any = None
@@ -56,6 +65,7 @@ class TractorEcu:
         self._cmd = GroundControl()
         self._engage = False
         self._cmd_t = -math.inf
+        self._cmd_seq: tuple[Any, int] = (None, -1)     # peer and seq of the command in force
         self._estop = False
         self._next_state_t = -math.inf
         self._stop = threading.Event()
@@ -111,24 +121,38 @@ class TractorEcu:
     def _serve(self) -> None:
         while not self._stop.is_set():
             try:
-                data, peer = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
+                ready, _, _ = select.select([self.sock], [], [], 0.1)
+            except (OSError, ValueError):   # closed
                 return
+            if ready:
+                self._drain()
+
+    def _drain(self) -> None:
+        """Handle whatever waits on the (non-blocking) socket; called by both readers."""
+        while True:
             try:
-                kind, msg = decode(data)
-            except ProtocolError as exc:
-                self.bad_datagrams += 1
-                logger.warning("ecu %s: dropped a bad datagram from %s: %s", self.vehicle_id, peer, exc)
-                continue
-            self._handle(kind, msg, peer)
+                data, peer = self.sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:    # closed under us
+                return
+            self._datagram(data, peer)
+
+    def _datagram(self, data: bytes, peer: Any) -> None:
+        try:
+            kind, msg = decode(data)
+        except ProtocolError as exc:
+            self.bad_datagrams += 1
+            logger.warning("ecu %s: dropped a bad datagram from %s: %s", self.vehicle_id, peer, exc)
+            return
+        self._handle(kind, msg, peer)
 
     def _handle(self, kind: LinkMsg, msg: dict[str, Any], peer: Any) -> None:
         now = self.world.t_s
         if kind is LinkMsg.HELLO:
             with self._lock:
                 self._peer = peer
+                self._cmd_seq = (None, -1)     # a (re)connecting driver counts from anew
             spec = self.spec
             lag = spec.hitch_offset_m + spec.implement_offset_m
             self._send(LinkMsg.IDENT, peer, vid=self.vehicle_id, wheelbase_m=spec.wheelbase_m,
@@ -138,6 +162,10 @@ class TractorEcu:
             self._send(LinkMsg.ACK, peer, ack=msg["seq"], ok=True)
         elif kind is LinkMsg.COMMAND:
             with self._lock:
+                last_peer, last_seq = self._cmd_seq
+                if peer == last_peer and int(msg["seq"]) <= last_seq:
+                    return           # overtaken by a newer command the other reader took first
+                self._cmd_seq = (peer, int(msg["seq"]))
                 self._peer = peer
                 self._cmd = GroundControl(float(msg["steer"]), float(msg["speed"]),
                                           int(msg["sections"]) & 0xFFFFFFFF)
@@ -157,6 +185,7 @@ class TractorEcu:
 
     # --- world side (the tractor's controller) ------------------------------------------------------------
     def _control(self, t_s: float, state: VehicleState) -> GroundControl:
+        self._drain()
         model = self.world.model(self.vehicle_id)
         with self._lock:
             cmd, engage, fresh = self._cmd, self._engage, t_s - self._cmd_t <= self.watchdog_s

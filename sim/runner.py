@@ -44,6 +44,7 @@ from agrifleet.drivers.agent import Agent, AgentConfig
 from agrifleet.drivers.base import MissionState
 
 from ._bindings import PACED_DRIVERS, Binding, bind_vehicle
+from ._depots import serve_depots
 from ._faults import FaultSchedule, VehicleHandles
 from ._fleet import FleetServer, make_agent
 from ._loopback import Network
@@ -59,7 +60,6 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float], None]
 WAIT_FOR_TELEMETRY_S = 10.0   # a job waits at most this long for its vehicles to be heard
-DEPOT_RADIUS_M = 3.0          # a vehicle standing (or hovering) this close to a depot is served
 DONE_CHECK_S = 0.5            # how often the trial asks whether every job is done (done_at_s resolution)
 
 
@@ -261,21 +261,11 @@ class _Trial:
             self.agents[vehicle].request_stop()
 
     def _serve_depots(self) -> None:
-        """The ground crew: a vehicle that stops at a depot (the jobs' ``depots``) gets a full tank and a
-        full battery at once. The service time itself is not simulated (the plans budget for it)."""
+        """The ground crew (:mod:`._depots`) at the jobs' ``depots``; broken-down vehicles are not served."""
+        skip = self.silent | {vid for vid, b in self.bindings.items() if b.driver.failure}
         with self.world.lock:
-            for vid, b in self.bindings.items():
-                spec, s = b.entry.spec, self.world.state(vid)
-                if vid in self.silent or b.driver.failure or abs(s.speed_mps) > 0.5:
-                    continue
-                if not any(math.hypot(s.x - x, s.y - y) <= DEPOT_RADIUS_M for x, y in self.depots):
-                    continue
-                tank = spec.tank_l > 0 and s.tank_l < spec.tank_l - 0.5
-                battery = spec.battery_wh > 0 and s.battery_wh < 0.98 * spec.battery_wh
-                if tank or battery:
-                    self.services.append({"at_s": self.world.t_s, "vehicle": vid, "xy": [s.x, s.y],
-                                          "tank_l": s.tank_l, "battery_wh": s.battery_wh})
-                    s.tank_l, s.battery_wh = spec.tank_l, spec.battery_wh
+            self.services += serve_depots(self.world, {vid: b.entry.spec for vid, b in self.bindings.items()},
+                                          self.depots, skip)
 
     def _all_done(self) -> bool:
         """Every job handed over and finished. Asked every ``DONE_CHECK_S`` (reading the store costs)."""

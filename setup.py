@@ -115,7 +115,7 @@ ENTRY_POINTS = {
     # Sub-commands of the `agrifleet` command line, contributed by each package.
     "agrifleet.commands": [
         "plan = agrifleet.planners.cli:PlanCommand",
-        "demo = agrifleet.planners.demo:DemoCommand",
+        "demo = agrifleet.sim.demo:DemoCommand",
         "plugins = agrifleet.core.plugin_cli:PluginsCommand",
         "export = agrifleet.planners.export.cli:ExportCommand",
         "serve = agrifleet.core.fleet_cli:ServeCommand",
@@ -161,7 +161,8 @@ setup(
     python_requires=">=3.11",
     packages=PACKAGES,
     package_dir=PACKAGE_DIR,
-    package_data={"agrifleet.core": ["py.typed", "data/*"], "agrifleet.ext": ["*.pyx", "*.pxd", "*.pyi"]},
+    package_data={"agrifleet.core": ["py.typed", "data/*"], "agrifleet.sim": ["data/*"],
+                  "agrifleet.ext": ["*.pyx", "*.pxd", "*.pyi"]},
     ext_modules=get_extension_modules(),
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": TEST_REQUIRES},

@@ -26,10 +26,16 @@ from .errors import FieldError
 from .field import Field, RingSource, Zone, build_polygon, validate_rings, where
 from .geo import LocalFrame, to_wgs84
 
-__all__ = ["RawPolygon", "load_fields", "READERS", "CRS_CHOICES"]
+__all__ = ["RawPolygon", "load_fields", "READERS", "CRS_CHOICES", "sample_farm_path"]
 
 CRS_CHOICES = ("auto", "wgs84", "local", "gcj02", "bd09")
 ROLES = ("field", "obstacle", "zone")
+
+
+def sample_farm_path() -> Path:
+    """The bundled sample farm (``core/data/sample_farm.geojson``: three fields in WGS84 with obstacles and
+    a wet zone tagged ``unsuitable_for = "ground"``)."""
+    return Path(__file__).resolve().parent / "data" / "sample_farm.geojson"
 
 
 @dataclass(slots=True)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from agrifleet.core.cli import main
 from agrifleet.core.errors import ConfigError
+from agrifleet.core.field_files import sample_farm_path
 from agrifleet.core.plan_io import read_plans
-from agrifleet.planners.demo import sample_farm_path
 from agrifleet.planners.drone_cli import parse_vehicles
 
 AIR = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha=15,tank_l=20,actuation=sprayer,"

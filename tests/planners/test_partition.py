@@ -8,10 +8,9 @@ import pytest
 import shapely
 from agrifleet.core.errors import ConfigError
 from agrifleet.core.field import Field, Zone
-from agrifleet.core.field_files import load_fields
+from agrifleet.core.field_files import load_fields, sample_farm_path
 from agrifleet.core.plan import SegmentKind
 from agrifleet.core.plugin import load
-from agrifleet.planners.demo import sample_farm_path
 from agrifleet.planners.metrics import GRID_M, swept_areas
 from agrifleet.planners.partition import JobParams, ground_unsuitable, plan_job
 from agrifleet.sim.vehicles import EXAMPLE_DRONE, EXAMPLE_TRACTOR

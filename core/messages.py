@@ -19,6 +19,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from enum import IntEnum
 from typing import Any, ClassVar
 
+from agrifleet.ext import kernel
+
 from .codec import CodecError, packer, unpackb
 from .errors import ProtocolError
 
@@ -126,6 +128,8 @@ class MissionPhase(IntEnum):
 
 
 # --- field checkers: each takes (name, value) and returns the clean value or raises ProtocolError ------
+# Each checker also carries ``spec``, the same rule as data: the schema-compiled decoders inline it and the
+# compiled wire codec (``ext/_wire``) applies it without calling back into Python.
 
 Check = Callable[[str, Any], Any]
 
@@ -142,7 +146,7 @@ def _int(lo: int = 0, hi: int = _MAX_ID) -> Check:
         if type(v) is not int or not lo <= v <= hi:
             raise _fail(name, v, f"an integer in [{lo}, {hi}]")
         return v
-    check.fast = ("int", lo, hi)  # type: ignore[attr-defined]
+    check.spec = ("int", lo, hi)  # type: ignore[attr-defined]
     return check
 
 
@@ -153,7 +157,7 @@ def _float(lo: float = -math.inf, hi: float = math.inf, nan: bool = True) -> Che
         if type(v) is not float or not (lo <= v <= hi or (nan and math.isnan(v))):
             raise _fail(name, v, f"a number in [{lo}, {hi}]" + (" or NaN" if nan else ""))
         return v
-    check.fast = ("float", lo, hi, nan)  # type: ignore[attr-defined]
+    check.spec = ("float", lo, hi, nan)  # type: ignore[attr-defined]
     return check
 
 
@@ -162,7 +166,7 @@ def _str(max_len: int = 128, empty: bool = True) -> Check:
         if type(v) is not str or len(v) > max_len or (not empty and not v):
             raise _fail(name, v, f"a {'' if empty else 'non-empty '}string of at most {max_len} characters")
         return v
-    check.fast = ("str", max_len, empty)  # type: ignore[attr-defined]
+    check.spec = ("str", max_len, empty)  # type: ignore[attr-defined]
     return check
 
 
@@ -172,7 +176,7 @@ def _bool(name: str, v: Any) -> bool:
     return v
 
 
-_bool.fast = ("bool",)  # type: ignore[attr-defined]
+_bool.spec = ("bool",)  # type: ignore[attr-defined]
 
 
 def _bytes(max_len: int) -> Check:
@@ -180,6 +184,7 @@ def _bytes(max_len: int) -> Check:
         if type(v) is not bytes or len(v) > max_len:
             raise _fail(name, v, f"binary data of at most {max_len} bytes")
         return v
+    check.spec = ("bytes", max_len)  # type: ignore[attr-defined]
     return check
 
 
@@ -190,6 +195,7 @@ def _enum(enum: type[IntEnum]) -> Check:
         if type(v) is not int or v not in values:
             raise _fail(name, v, f"one of {enum.__name__} {sorted(values)}")
         return values[v]
+    check.spec = ("enum", values)  # type: ignore[attr-defined]
     return check
 
 
@@ -200,6 +206,7 @@ def _strs(max_items: int = 64) -> Check:
         if type(v) is not list or len(v) > max_items:
             raise _fail(name, v, f"a list of at most {max_items} strings")
         return tuple(item(name, x) for x in v)
+    check.spec = ("container",)  # type: ignore[attr-defined]
     return check
 
 
@@ -217,6 +224,10 @@ def _list(name: str, v: Any) -> list[Any]:
 
 def _any(name: str, v: Any) -> Any:
     return v
+
+
+_map.spec = _list.spec = ("container",)  # type: ignore[attr-defined]
+_any.spec = ("any",)  # type: ignore[attr-defined]
 
 
 # --- messages ----------------------------------------------------------------------------------------
@@ -476,10 +487,14 @@ ACK_KINDS = frozenset({Kind.WELCOME, Kind.PLAN_ACK, Kind.COMMAND_ACK, Kind.ACK, 
 _MISSING = object()
 
 
+def _slot(cls: type, name: str) -> Any:
+    """The member descriptor of slot ``name`` (defined on ``cls`` or a base class)."""
+    return next(c for c in cls.__mro__ if name in c.__dict__).__dict__[name]
+
+
 def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
     """The slot descriptor's setter: writes a frozen instance's field without going through ``__setattr__``."""
-    owner = next(c for c in cls.__mro__ if name in c.__dict__)
-    return owner.__dict__[name].__set__
+    return _slot(cls, name).__set__
 
 
 def _compile_decoder(cls: type[Message]) -> Callable[[dict[str, Any], int], Message]:
@@ -513,9 +528,9 @@ def _compile_decoder(cls: type[Message]) -> Callable[[dict[str, Any], int], Mess
         else:
             lines.append(f"    if v is _M: raise ProtocolError('missing field(s) {name}')")
             lines.append("    else:")
-        fast = getattr(check, "fast", None)
+        fast = check.spec  # type: ignore[attr-defined]
         call = f"v = c{k}({name!r}, v)"
-        if fast is None:
+        if fast[0] not in ("int", "float", "str", "bool"):
             lines.append(f"        {call}")
         elif fast[0] == "int":
             env[f"lo{k}"], env[f"hi{k}"] = fast[1], fast[2]
@@ -550,10 +565,42 @@ _DECODERS = {kind: _compile_decoder(cls) for kind, cls in MESSAGE_TYPES.items()}
 _DECODERS_BY_INT = {int(kind): dec for kind, dec in _DECODERS.items()}
 
 
+def _wire_table() -> list[tuple[int, type[Message], Any, tuple[tuple[str, tuple[Any, ...], tuple[str, Any], Any], ...]]]:
+    """The schemas as data for the compiled wire codec (``ext/_wire``): per kind its class, the member
+    descriptors of its slots, each field's check and default. A kind whose class checks more than its fields
+    (``__post_init__``) is left to the general decoder."""
+    table = []
+    for kind, cls in MESSAGE_TYPES.items():
+        if hasattr(cls, "__post_init__"):
+            continue
+        by_name = {f.name: f for f in fields(cls)}
+        rows = []
+        for name, check in cls.SCHEMA.items():
+            f = by_name[name]
+            default: tuple[str, Any] = (("value", f.default) if f.default is not MISSING else
+                                        ("factory", f.default_factory) if f.default_factory is not MISSING else
+                                        ("required", None))
+            rows.append((name, check.spec, default, _slot(cls, name)))  # type: ignore[attr-defined]
+        table.append((int(kind), cls, _slot(cls, "id"), tuple(rows)))
+    return table
+
+
+# Messages of scalars (telemetry, commands, acks, progress: nearly all the traffic) are decoded and encoded by
+# the compiled codec; it answers None for anything else (containers, bad frames), which the general code
+# below then decodes or words as an error. AGRIFLEET_PUREPYTHON=1 selects its Python reference.
+_WIRE = kernel("wire").Codec(_wire_table())
+_wire_decode, _wire_encode = _WIRE.decode, _WIRE.encode
+
 _PACKERS = threading.local()
 
 
 def encode(msg: Message) -> bytes:
+    frame = _wire_encode(msg)
+    return frame if frame is not None else _encode_general(msg)
+
+
+def _encode_general(msg: Message) -> bytes:
+    """Any message, through a map and msgpack's packer (numpy values, containers)."""
     doc = msg.body()
     doc["v"] = SCHEMA_VERSION
     doc["kind"] = msg.KIND_INT
@@ -569,6 +616,12 @@ def decode(frame: bytes) -> Message:
     """Bytes -> validated message; raises :class:`ProtocolError` (one line) on anything malformed."""
     if len(frame) > MAX_FRAME_BYTES + 4096:
         raise ProtocolError(f"frame of {len(frame)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
+    msg = _wire_decode(frame)
+    return msg if msg is not None else _decode_general(frame)
+
+
+def _decode_general(frame: bytes) -> Message:
+    """Any frame, through msgpack's unpacker and the schema-compiled decoders; words every error."""
     try:
         doc = unpackb(frame)
     except CodecError as exc:

@@ -254,6 +254,8 @@ class ServerBus:
         self.pub: zmq.Socket | None = None
         self.endpoint = ""
         self.pub_endpoint = ""
+        self._read_at = -math.inf                 # when the ROUTER was last read (see tick)
+        self._told: dict[bytes, float] = {}        # routing id -> when it was last told to say hello
 
     # --- life ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -262,6 +264,7 @@ class ServerBus:
         self.router = self._socket(zmq.ROUTER)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.endpoint = _tcp_endpoint(self.router, self._bind)
+        self._read_at = self.clock()
         if self._pub_bind:
             self.pub = self._socket(zmq.PUB)
             self.pub_endpoint = _tcp_endpoint(self.pub, self._pub_bind)
@@ -296,32 +299,57 @@ class ServerBus:
         """Wait up to ``timeout_s`` for traffic and return the messages the application must serve."""
         assert self.router is not None, "start() the bus first"
         out: list[Inbound] = []
-        if not self.router.poll(max(0, int(timeout_s * 1000))):
-            return out
-        copy = self.ring is None
-        recv, now = self.router.recv_multipart, self.clock()
+        ready = self.router.poll(max(0, int(timeout_s * 1000)))
+        now = self._read_at = self.clock()
+        if ready:
+            if isinstance(self.router, zmq.Socket):
+                self._read_frames(now, max_messages, out)
+            else:
+                self._read_parts(now, max_messages, out)
+        return out
+
+    def _read_frames(self, now: float, max_messages: int, out: list[Inbound]) -> None:
+        """Read a ZeroMQ ROUTER frame by frame. pyzmq's ``recv_multipart`` asks the socket for RCVMORE after
+        every frame (a slow option call); the payload frame's own ``more`` flag says the same for less."""
+        recv, counters, ring = self.router.recv, self.counters, self.ring  # type: ignore[union-attr]
         for _ in range(max_messages):
             try:
-                parts = recv(zmq.NOBLOCK, copy=copy)
+                rid = recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            frame = recv(zmq.NOBLOCK, copy=False)  # a routing id always has its message after it
+            counters.frames_in += 1
+            if frame.more:                           # an agent's message is one frame; drop longer ones whole
+                while frame.more:
+                    frame = recv(zmq.NOBLOCK, copy=False)
+                counters.bad_frames += 1
+                continue
+            principal = None
+            if ring is not None:
+                user = frame.get("User-Id")
+                principal = ring.lookup(user) if user else None
+            inbound = self._accept(rid, frame.bytes, principal, now)
+            if inbound is not None:
+                out.append(inbound)
+
+    def _read_parts(self, now: float, max_messages: int, out: list[Inbound]) -> None:
+        """Read a socket that offers only ``recv_multipart`` (the trial runner's in-process loopback)."""
+        recv = self.router.recv_multipart  # type: ignore[union-attr]
+        for _ in range(max_messages):
+            try:
+                parts = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
             self.counters.frames_in += 1
-            inbound = self._accept(parts, now)
+            if len(parts) != 2:
+                self.counters.bad_frames += 1
+                continue
+            inbound = self._accept(parts[0], parts[1], None, now)
             if inbound is not None:
                 out.append(inbound)
-        return out
 
-    def _accept(self, parts: list[Any], now: float) -> Inbound | None:
+    def _accept(self, rid: bytes, frame: bytes, principal: Principal | None, now: float) -> Inbound | None:
         """Decode one frame; ``now`` is the batch's receive time."""
-        principal = None
-        if self.ring is not None:
-            user = parts[-1].get("User-Id") if len(parts) >= 2 else None
-            principal = self.ring.lookup(user) if user else None
-            parts = [p.bytes for p in parts]
-        if len(parts) != 2:
-            self.counters.bad_frames += 1
-            return None
-        rid, frame = parts
         try:
             msg = decode(frame)
         except ProtocolError as exc:
@@ -334,7 +362,7 @@ class ServerBus:
         if vehicle is None:
             if isinstance(msg, Request):
                 return Inbound(rid, msg, None, principal)
-            if not isinstance(msg, (Heartbeat, Error)):
+            if not isinstance(msg, (Heartbeat, Error)) and self._may_tell(rid, now):
                 self._send_raw(rid, encode(Error(ref=msg.id, code="not_registered",
                                                  text="send hello first")))
             return None
@@ -352,6 +380,17 @@ class ServerBus:
         if isinstance(msg, Heartbeat):
             return None
         return Inbound(rid, msg, vehicle, principal)
+
+    def _may_tell(self, rid: bytes, now: float) -> bool:
+        """Whether to answer an unregistered peer now: once per resend period, not once per frame (a vehicle
+        declared lost while it streams telemetry would otherwise get a flood of errors back)."""
+        last = self._told.get(rid)
+        if last is not None and now - last < self.config.resend_s:
+            return False
+        if len(self._told) >= 4096:
+            self._told.clear()
+        self._told[rid] = now
+        return True
 
     def _hello(self, rid: bytes, msg: Hello, principal: Principal | None, now: float) -> Inbound | None:
         if self.ring is not None and (principal is None or principal.role.value != "vehicle"
@@ -400,7 +439,7 @@ class ServerBus:
         if msg.KIND in ACK_KINDS and ref:
             link.remember_ack(ref, frame)
         rid = self.routes.get(vehicle)
-        if rid is not None and link.alive(now):
+        if rid is not None and link.alive(self._read_at):
             if self._send_raw(rid, frame):
                 link.last_tx = now
         return msg_id
@@ -430,14 +469,21 @@ class ServerBus:
 
     # --- timers ------------------------------------------------------------------------------------------
     def tick(self) -> list[str]:
-        """Heartbeats and resends; returns the vehicles that just fell silent."""
+        """Heartbeats and resends; returns the vehicles that just fell silent.
+
+        While frames wait unread in the socket (the dispatcher was busy serving a long batch: a flood of
+        telemetry, a job being planned), silence is judged at the time the socket was last read, not now:
+        the heartbeats waiting behind that work must not make their senders look lost."""
         now = self.clock()
         lost: list[str] = []
+        heard_until: float | None = None
         for vehicle, link in self.links.items():
             rid = self.routes.get(vehicle)
             if rid is None:
                 continue
-            if not link.alive(now):
+            if not link.alive(now) and heard_until is None:
+                heard_until = self._read_at if self.router is not None and self.router.poll(0) else now
+            if not link.alive(now) and not link.alive(heard_until):  # type: ignore[arg-type]
                 lost.append(vehicle)
                 self._vehicle_of.pop(rid, None)
                 del self.routes[vehicle]
@@ -452,7 +498,7 @@ class ServerBus:
 
     def connected(self, vehicle: str) -> bool:
         link = self.links.get(vehicle)
-        return vehicle in self.routes and link is not None and link.alive(self.clock())
+        return vehicle in self.routes and link is not None and link.alive(self._read_at)
 
 
 class ClientBus:
@@ -474,6 +520,7 @@ class ClientBus:
         self._reconnect_at: float | None = None
         self._hello_at = -1e18
         self._hello_id = 0
+        self._read_at = -math.inf                 # when the socket was last read (see tick)
 
     def start(self) -> None:
         self._open()
@@ -538,7 +585,11 @@ class ClientBus:
     def poll(self, timeout_s: float, max_messages: int = 1000) -> list[Message]:
         """Wait up to ``timeout_s``; returns the messages the agent must serve (acks handled here)."""
         out: list[Message] = []
-        if self.socket is None or not self.socket.poll(max(0, int(timeout_s * 1000))):
+        if self.socket is None:
+            return out
+        ready = self.socket.poll(max(0, int(timeout_s * 1000)))
+        self._read_at = self.clock()
+        if not ready:
             return out
         for _ in range(max_messages):
             try:
@@ -599,9 +650,13 @@ class ClientBus:
                 return False
             self._reconnect_at = None
             self._open()
-        if now - self.link.last_rx > self.heartbeat_s * self.config.liveness:
-            logger.warning("dispatcher silent for %.1f s; reconnecting in %.2f s", now - self.link.last_rx,
-                           self._backoff)
+        silent_s = now - self.link.last_rx
+        if silent_s > self.heartbeat_s * self.config.liveness and self.socket is not None and self.socket.poll(0):
+            # frames wait unread: the agent was busy (a long upload to the vehicle), the dispatcher was not
+            # silent; judge at the time the socket was last read
+            silent_s = self._read_at - self.link.last_rx
+        if silent_s > self.heartbeat_s * self.config.liveness:
+            logger.warning("dispatcher silent for %.1f s; reconnecting in %.2f s", silent_s, self._backoff)
             self.counters.reconnects += 1
             if self.socket is not None:
                 self.socket.close(linger=0)

@@ -14,6 +14,7 @@ from agrifleet.core.messages import (
     CommandAck,
     CommandCode,
     Error,
+    Heartbeat,
     Hello,
     Progress,
     Telemetry,
@@ -253,3 +254,68 @@ def test_reconnect_backoff_doubles_up_to_the_limit():
         client.close()
         ctx.term()
     assert waits == pytest.approx([0.5, 1.0, 2.0, 2.0, 2.0])
+
+
+@pytest.fixture()
+def clocked_pair():
+    clock = FakeClock()
+    ctx = zmq.Context()
+    server = ServerBus("tcp://127.0.0.1:0", None, config=FAST, clock=clock, context=ctx)
+    server.start()
+    client = ClientBus(server.endpoint, hello(), config=FAST, clock=clock, context=ctx)
+    client.start()
+    yield server, client, clock
+    client.close()
+    server.close()
+    ctx.term()
+
+
+def read_until(bus: ServerBus | ClientBus, until: Callable[[list], bool], timeout_s: float = 5.0) -> list:
+    got: list = []
+    deadline = time.monotonic() + timeout_s
+    while not until(got):
+        assert time.monotonic() < deadline, "nothing arrived"
+        got.extend(bus.poll(0.02))
+    return got
+
+
+def test_frames_waiting_unread_keep_their_sender_alive_and_silence_while_listening_does_not(clocked_pair):
+    server, client, clock = clocked_pair
+    pump(server, client, lambda: client.registered)
+    client.send(Telemetry(t_s=1.0))
+    server.send("t1", Heartbeat())
+    assert server.router.poll(5000) and client.socket.poll(5000)    # both arrived, neither read
+    clock.t += 10 * FAST.dead_after_s            # both ends busy serving for that long
+    assert server.tick() == [] and server.connected("t1")
+    assert client.tick() and client.counters.reconnects == 0
+    read_until(server, lambda got: any(isinstance(i.msg, Telemetry) for i in got))
+    while server.router.poll(300):               # and the heartbeat the agent's tick just sent
+        server.poll(0)
+    assert server.tick() == []
+    clock.t += 2 * FAST.dead_after_s             # now the dispatcher has read everything and heard nothing
+    assert server.tick() == ["t1"] and not server.connected("t1")
+    while client.socket.poll(300):               # the agent reads the heartbeat, then hears nothing more
+        client.poll(0)
+    assert client.link.last_rx == clock.t and client.tick()
+    clock.t += 2 * FAST.dead_after_s
+    assert not client.tick() and client.counters.reconnects == 1
+
+
+def test_an_unregistered_stream_is_told_to_say_hello_once_per_resend_period(clocked_pair):
+    server, _, clock = clocked_pair
+    raw = server.context.socket(zmq.DEALER)
+    raw.linger = 0
+    raw.connect(server.endpoint)
+    try:
+        for _ in range(50):
+            raw.send(encode(Telemetry(t_s=1.0)))
+        read_until(server, lambda got: server.counters.frames_in >= 50)
+        clock.t += 1.5 * FAST.resend_s
+        raw.send(encode(Telemetry(t_s=2.0)))
+        read_until(server, lambda got: server.counters.frames_in >= 51)
+        errors = []
+        while raw.poll(200):
+            errors.append(decode(raw.recv()))
+        assert [e.code for e in errors] == ["not_registered", "not_registered"]
+    finally:
+        raw.close()

@@ -180,8 +180,9 @@ def test_low_battery_and_gnss_events_once_per_transition(stage):
     assert sorted(e.code for e in events) == [EventCode.LOW_BATTERY, EventCode.GNSS_DEGRADED]
     assert all(e.mission == 7 for e in events)
     stage.driver.fail()
-    stage.pump(lambda: any(e.code == EventCode.FAILSAFE for e in stage.of(Event)))
-    assert stage.of(Progress)[-1].state == MissionState.FAILED
+    # the event and the progress report go out in one step but as two frames: wait for both
+    stage.pump(lambda: any(e.code == EventCode.FAILSAFE for e in stage.of(Event))
+               and stage.of(Progress)[-1].state == MissionState.FAILED)
 
 
 def test_hello_after_a_dispatcher_restart_says_what_the_agent_holds(stage):

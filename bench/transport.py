@@ -15,6 +15,7 @@ Usage: ``python bench/transport.py [--messages 50000] [--round-trips 400] [--rep
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import multiprocessing as mp
 import statistics
@@ -114,24 +115,37 @@ def _start_dispatcher(ctx: Any, db: str) -> tuple[Any, Any, str]:
 
 
 def fleet_throughput(ctx: Any, n: int, db: str) -> float:
+    """Telemetry messages served by the dispatcher per second, from the first send to the answer to a ping
+    sent after the last one (frames of one connection are served in order). The agent's send queue holds
+    the whole stream, so nothing is dropped at its high-water mark (the raw sender blocks there instead),
+    and the dispatcher's count of served messages is checked: a dropped message must not count as
+    throughput. The agent keeps its heartbeats going while it waits, as an agent does."""
     proc, pipe, endpoint = _start_dispatcher(ctx, db)
     hello = lambda: Hello(vehicle="t1", vehicle_kind="tractor", driver="bench", software="bench", session="s")
-    client = ClientBus(endpoint, hello, config=BUS)
+    client = ClientBus(endpoint, hello, config=dataclasses.replace(BUS, sndhwm=n + 1000))
     client.start()
     try:
         while not client.registered:
             client.poll(0.01)
             client.tick()
+        served0 = request(endpoint, "stats")["served"]
         t0 = time.perf_counter()
         for i in range(n):
             client.send(Telemetry(t_s=float(i), x=1.0 + i, y=2.0, z=0.0, heading_rad=0.5, speed_mps=2.5,
                                   battery_pct=80.0, mode="AUTO", armed=True, gnss=4, state=1, mission=1, index=i))
-        client.send(Request(op="ping"))
+        ping = client.send(Request(op="ping"), reliable=True)
         deadline = time.monotonic() + 60
-        while not any(isinstance(m, Reply) for m in client.poll(1.0)):
+        while not any(isinstance(m, Reply) and m.ref == ping for m in client.poll(0.05)):
+            client.tick()
             if time.monotonic() > deadline:
-                raise RuntimeError("the dispatcher did not answer the ping after the telemetry within 60 s")
-        return n / (time.perf_counter() - t0)
+                raise RuntimeError("the dispatcher did not answer the ping after the telemetry within 60 s "
+                                   f"(agent dropped {client.counters.dropped_out} frames)")
+        rate = n / (time.perf_counter() - t0)
+        served = request(endpoint, "stats")["served"] - served0 - 2    # less the ping and this request
+        if client.counters.dropped_out or served != n:
+            raise RuntimeError(f"{n} telemetry messages sent, {served} served, {client.counters.dropped_out} "
+                               "dropped by the agent: not a throughput")
+        return rate
     finally:
         client.close()
         pipe.send("stop")
@@ -189,11 +203,13 @@ def _raw_sink(pipe: Any) -> None:
     sock = ctx.socket(zmq.ROUTER)
     port = sock.bind_to_random_port("tcp://127.0.0.1")
     pipe.send(f"tcp://127.0.0.1:{port}")
+    count = 0
     while True:
         rid, frame = sock.recv_multipart()
         doc = msgpack.unpackb(frame)
+        count += 1
         if doc.get("op") == "ping":
-            sock.send_multipart([rid, msgpack.packb({"ok": True})])
+            sock.send_multipart([rid, msgpack.packb({"ok": True, "count": count})])
         elif doc.get("op") == "stop":
             break
         elif doc.get("op") == "plan":
@@ -211,7 +227,7 @@ def raw_throughput(ctx: Any, n: int) -> float:
     sock.connect(endpoint)
     try:
         sock.send(msgpack.packb({"op": "ping"}))
-        sock.recv()
+        count0 = msgpack.unpackb(sock.recv())["count"]
         t0 = time.perf_counter()
         for i in range(n):
             sock.send(msgpack.packb({"t_s": float(i), "x": 1.0 + i, "y": 2.0, "z": 0.0, "lat_deg": math.nan,
@@ -219,8 +235,11 @@ def raw_throughput(ctx: Any, n: int) -> float:
                                      "tank_l": math.nan, "mode": "AUTO", "armed": True, "gnss": 4, "state": 1,
                                      "mission": 1, "index": i, "sections": 0, "v": 1, "kind": 9, "id": 0}))
         sock.send(msgpack.packb({"op": "ping"}))
-        sock.recv()
-        return n / (time.perf_counter() - t0)
+        count = msgpack.unpackb(sock.recv())["count"]
+        rate = n / (time.perf_counter() - t0)
+        if count - count0 - 1 != n:
+            raise RuntimeError(f"raw sink received {count - count0 - 1} of {n} messages")
+        return rate
     finally:
         sock.send(msgpack.packb({"op": "stop"}))
         proc.join(10)

@@ -111,6 +111,11 @@ class FleetManager:
         self._job_planner: Any = None
         self._cum: dict[int, np.ndarray] = {}
         self._stranded: set[int] = set()
+        # read caches of the store, so that a decision (``_drive``: every command, every progress report)
+        # needs no SQLite query: the head of each vehicle's open queue and job rows. Every write that can
+        # change them goes through _set_phase, _add_mission and _set_job_state, which drop the entry.
+        self._heads: dict[str, tuple[int, int] | None] = {}     # vehicle -> (mission, job) at its queue head
+        self._jobs: dict[int, JobRow] = {}
         for row in store.vehicles():
             self.vehicles[row["id"]] = VehicleInfo(row["id"], row["kind"], row["driver"], frozenset(row["kinds"]),
                                                    frozenset(row["features"]), _spec(row["spec"]),
@@ -159,7 +164,7 @@ class FleetManager:
             job_id = self.store.add_job(name, implement, list(plans), field_blob, params or {})
             for vehicle, plan in plans.items():
                 plan_id = self.store.add_plan(job_id, plan.with_(vehicle=vehicle))
-                self.store.add_mission(job_id, plan_id, vehicle, self.store.next_queue_pos(vehicle))
+                self._add_mission(job_id, plan_id, vehicle)
         logger.info("job %d (%s): %d plans for %s", job_id, name, len(plans), ", ".join(plans))
         for vehicle in plans:
             self._drive(vehicle)
@@ -246,7 +251,7 @@ class FleetManager:
                 if job_id is not None:
                     raise ConfigError(f"job {job.id} is {job.state}")
                 continue
-            self.store.set_job_state(job.id, state)
+            self._set_job_state(job.id, state)
             changed.append(job.id)
             for m in self.store.missions(job_id=job.id, open_only=True):
                 if state == JobState.ABORTED:
@@ -277,17 +282,44 @@ class FleetManager:
             self._finish_job_if_done(job)
 
     def _abort_mission(self, m: MissionRow, reason: str, estop: bool = False) -> None:
-        self.store.set_phase(m.id, MissionPhase.ABORTED, reason)
+        self._set_phase(m, MissionPhase.ABORTED, reason)
         info = self.vehicles.get(m.vehicle)
         if info is not None and info.online and m.phase not in (MissionPhase.QUEUED,):
             self._command(info, m.id, CommandCode.ESTOP if estop else CommandCode.ABORT)
         self._finish_job_if_done(m.job_id)
 
     def _job(self, job_id: int) -> JobRow:
-        job = self.store.job(job_id)
+        job = self._jobs.get(job_id)
         if job is None:
-            raise ConfigError(f"no job {job_id}")
+            job = self.store.job(job_id)
+            if job is None:
+                raise ConfigError(f"no job {job_id}")
+            self._jobs[job_id] = job
         return job
+
+    def _set_job_state(self, job_id: int, state: str) -> None:
+        self.store.set_job_state(job_id, state)
+        self._jobs.pop(job_id, None)
+
+    def _set_phase(self, m: MissionRow, phase: MissionPhase, reason: str = "") -> None:
+        self.store.set_phase(m.id, phase, reason)
+        if phase.is_final:
+            self._heads.pop(m.vehicle, None)
+
+    def _add_mission(self, job_id: int, plan_id: int, vehicle: str) -> int:
+        mission = self.store.add_mission(job_id, plan_id, vehicle, self.store.next_queue_pos(vehicle))
+        self._heads.pop(vehicle, None)
+        return mission
+
+    def _head(self, vehicle: str) -> tuple[int, int] | None:
+        """(mission, job) at the head of ``vehicle``'s open queue. Missions join a queue at its end and
+        leave it only by reaching a final phase, so the head changes only through the two writes above."""
+        try:
+            return self._heads[vehicle]
+        except KeyError:
+            queue = self.store.missions(vehicle=vehicle, open_only=True)
+            head = self._heads[vehicle] = (queue[0].id, queue[0].job_id) if queue else None
+            return head
 
     def _vehicle(self, vehicle: str) -> VehicleInfo:
         if vehicle not in self.vehicles:
@@ -365,14 +397,14 @@ class FleetManager:
         cov = coverage if coverage is not None else (done / cum[-1] if len(cum) and cum[-1] > 0 else 0.0)
         self.store.record_progress(m.id, index, state, cov, done)
         if state == AgentState.COMPLETE:
-            self.store.set_phase(m.id, MissionPhase.COMPLETE)
+            self._set_phase(m, MissionPhase.COMPLETE)
             self._finish_job_if_done(m.job_id)
         elif state == AgentState.FAILED:
             self._fail(m, "vehicle reported the mission failed")
         elif state == AgentState.ACTIVE and m.phase in (MissionPhase.SENT, MissionPhase.READY, MissionPhase.PAUSED):
-            self.store.set_phase(m.id, MissionPhase.ACTIVE)
+            self._set_phase(m, MissionPhase.ACTIVE)
         elif state == AgentState.PAUSED and m.phase in (MissionPhase.ACTIVE, MissionPhase.SENT, MissionPhase.READY):
-            self.store.set_phase(m.id, MissionPhase.PAUSED)
+            self._set_phase(m, MissionPhase.PAUSED)
 
     def on_plan_ack(self, vehicle: str, mission: int, complete: bool, ok: bool, reason: str) -> None:
         info = self.vehicles.get(vehicle)
@@ -390,7 +422,7 @@ class FleetManager:
             info.mission, info.state = mission, AgentState.IDLE
             info.index = max(m.acked_index, 0)
             if m.phase == MissionPhase.SENT:
-                self.store.set_phase(m.id, MissionPhase.READY)
+                self._set_phase(m, MissionPhase.READY)
             self._drive(vehicle)
 
     def on_command_ack(self, vehicle: str, ref: int, command: CommandCode, ok: bool, result: str) -> None:
@@ -410,10 +442,10 @@ class FleetManager:
             return
         if m is not None and not m.phase.is_final:
             if command in (CommandCode.START, CommandCode.RESUME):
-                self.store.set_phase(m.id, MissionPhase.ACTIVE)
+                self._set_phase(m, MissionPhase.ACTIVE)
                 info.state = AgentState.ACTIVE
             elif command == CommandCode.PAUSE:
-                self.store.set_phase(m.id, MissionPhase.PAUSED)
+                self._set_phase(m, MissionPhase.PAUSED)
                 info.state = AgentState.PAUSED
         if command in (CommandCode.ABORT, CommandCode.ESTOP) and info.mission == mission:
             info.state = AgentState.ABORTED
@@ -455,39 +487,42 @@ class FleetManager:
         info = self.vehicles.get(vehicle)
         if info is None or not info.online or info.delivering or info.commanded:
             return   # offline, or an answer is awaited: the bus resends until it comes
-        queue = self.store.missions(vehicle=vehicle, open_only=True)
-        head = queue[0] if queue else None
+        head = self._head(vehicle)
         holds = info.mission
-        if holds and (head is None or holds != head.id) and info.state in (
+        if holds and (head is None or holds != head[0]) and info.state in (
                 AgentState.ACTIVE, AgentState.PAUSED, AgentState.RETURNING):
             logger.info("vehicle %s still drives mission %d: aborting it", vehicle, holds)
             self._command(info, holds, CommandCode.ABORT)
             return
         if head is None:
             return
-        if holds != head.id:
-            self._deliver(info, head)
+        mission, job_id = head
+        if holds != mission:
+            self._deliver(info, mission)
             return
-        job = self._job(head.job_id)
-        run = job.state == JobState.ACTIVE and not info.hold
+        run = self._job(job_id).state == JobState.ACTIVE and not info.hold
         if info.state == AgentState.IDLE and run:
-            self._command(info, head.id, CommandCode.START)
+            self._command(info, mission, CommandCode.START)
         elif info.state == AgentState.ACTIVE and not run:
-            self._command(info, head.id, CommandCode.PAUSE)
+            self._command(info, mission, CommandCode.PAUSE)
         elif info.state == AgentState.PAUSED and run:
-            self._command(info, head.id, CommandCode.RESUME)
+            self._command(info, mission, CommandCode.RESUME)
         elif info.state == AgentState.RETURNING and run:
-            self._deliver(info, head)          # went home; drive on from the acknowledged index
+            self._deliver(info, mission)          # went home; drive on from the acknowledged index
 
-    def _deliver(self, info: VehicleInfo, m: MissionRow) -> None:
+    def _deliver(self, info: VehicleInfo, mission: int) -> None:
+        m = self.store.mission(mission)           # read afresh: the acknowledged index moves
+        if m is None:
+            self._heads.pop(info.id, None)
+            return
         start = max(m.acked_index, 0)
         if start >= len(self._cumulative(m.plan_id)) - 1:
             # the last sample was acknowledged and only the word "complete" got lost: nothing to drive
-            self.store.set_phase(m.id, MissionPhase.COMPLETE, "last sample reached")
+            self._set_phase(m, MissionPhase.COMPLETE, "last sample reached")
             self._finish_job_if_done(m.job_id)
             self._drive(info.id)
             return
-        self.store.set_phase(m.id, MissionPhase.SENT)
+        self._set_phase(m, MissionPhase.SENT)
         info.delivering = m.id
         logger.info("mission %d -> %s (from sample %d)", m.id, info.id, start)
         self.link.send_plan(info.id, m.id, m.job_id, self.store.plan_bytes(m.plan_id), start)
@@ -516,7 +551,7 @@ class FleetManager:
             state = JobState.ABORTED            # an operator stopped part of it
         else:
             state = JobState.FAILED             # work was left that no capable vehicle could take
-        self.store.set_job_state(job_id, state)
+        self._set_job_state(job_id, state)
         logger.info("job %d %s (%.1f %% of its working length)", job_id, state, 100 * done / total if total else 100)
 
     def _receivers(self, job: JobRow, lost: str, needs: frozenset[str], turn_radius_m: float) -> list[VehicleInfo]:
@@ -542,7 +577,7 @@ class FleetManager:
             receivers = self._receivers(job, vehicle, needs, plan.turn_radius_m)
             if not receivers:
                 if phase == MissionPhase.FAILED:
-                    self.store.set_phase(m.id, MissionPhase.FAILED, f"{reason}; no capable vehicle left")
+                    self._set_phase(m, MissionPhase.FAILED, f"{reason}; no capable vehicle left")
                     self._finish_job_if_done(m.job_id)
                 elif m.id not in self._stranded:
                     self._stranded.add(m.id)
@@ -550,7 +585,7 @@ class FleetManager:
                 continue
             ranges = split_remaining(plan, max(m.acked_index, 0), len(receivers))
             with self.store.transaction():
-                self.store.set_phase(m.id, phase, reason)
+                self._set_phase(m, phase, reason)
                 loads = {r.id: self._queued_work_m(r.id) for r in receivers}
                 for a, b in ranges:
                     target = min(receivers, key=lambda r: loads[r.id])
@@ -558,7 +593,7 @@ class FleetManager:
                     speed = target.spec.transit_speed_mps if target.spec else float(plan.path["speed"].max())
                     piece = build_piece(plan, a, b, start, speed, self.planner(), m.id).with_(vehicle=target.id)
                     plan_id = self.store.add_plan(m.job_id, piece, source=(m.id, a, b))
-                    new = self.store.add_mission(m.job_id, plan_id, target.id, self.store.next_queue_pos(target.id))
+                    new = self._add_mission(m.job_id, plan_id, target.id)
                     loads[target.id] += piece.metrics.working_length_m + piece.metrics.headland_length_m
                     logger.info("mission %d samples [%d, %d) -> mission %d on %s", m.id, a, b, new, target.id)
                 self.store.add_event(vehicle, m.id, int(EventCode.INFO), int(Severity.WARNING),

@@ -297,18 +297,21 @@ class ServerBus:
     # --- receive -----------------------------------------------------------------------------------------
     def poll(self, timeout_s: float, max_messages: int = 1000) -> list[Inbound]:
         """Wait up to ``timeout_s`` for traffic and return the messages the application must serve."""
+        return list(self.receive(timeout_s, max_messages))
+
+    def receive(self, timeout_s: float, max_messages: int = 1000) -> Iterator[Inbound]:
+        """:meth:`poll` that hands over each message as soon as it is read, so the caller serves (answers)
+        it before the socket is asked for more; finding the socket empty costs pyzmq an exception."""
         assert self.router is not None, "start() the bus first"
-        out: list[Inbound] = []
         ready = self.router.poll(max(0, int(timeout_s * 1000)))
         now = self._read_at = self.clock()
         if ready:
             if isinstance(self.router, zmq.Socket):
-                self._read_frames(now, max_messages, out)
+                yield from self._read_frames(now, max_messages)
             else:
-                self._read_parts(now, max_messages, out)
-        return out
+                yield from self._read_parts(now, max_messages)
 
-    def _read_frames(self, now: float, max_messages: int, out: list[Inbound]) -> None:
+    def _read_frames(self, now: float, max_messages: int) -> Iterator[Inbound]:
         """Read a ZeroMQ ROUTER frame by frame. pyzmq's ``recv_multipart`` asks the socket for RCVMORE after
         every frame (a slow option call); the payload frame's own ``more`` flag says the same for less."""
         recv, counters, ring = self.router.recv, self.counters, self.ring  # type: ignore[union-attr]
@@ -330,9 +333,9 @@ class ServerBus:
                 principal = ring.lookup(user) if user else None
             inbound = self._accept(rid, frame.bytes, principal, now)
             if inbound is not None:
-                out.append(inbound)
+                yield inbound
 
-    def _read_parts(self, now: float, max_messages: int, out: list[Inbound]) -> None:
+    def _read_parts(self, now: float, max_messages: int) -> Iterator[Inbound]:
         """Read a socket that offers only ``recv_multipart`` (the trial runner's in-process loopback)."""
         recv = self.router.recv_multipart  # type: ignore[union-attr]
         for _ in range(max_messages):
@@ -346,7 +349,7 @@ class ServerBus:
                 continue
             inbound = self._accept(parts[0], parts[1], None, now)
             if inbound is not None:
-                out.append(inbound)
+                yield inbound
 
     def _accept(self, rid: bytes, frame: bytes, principal: Principal | None, now: float) -> Inbound | None:
         """Decode one frame; ``now`` is the batch's receive time."""
@@ -584,16 +587,20 @@ class ClientBus:
 
     def poll(self, timeout_s: float, max_messages: int = 1000) -> list[Message]:
         """Wait up to ``timeout_s``; returns the messages the agent must serve (acks handled here)."""
-        out: list[Message] = []
+        return list(self.receive(timeout_s, max_messages))
+
+    def receive(self, timeout_s: float, max_messages: int = 1000) -> Iterator[Message]:
+        """:meth:`poll` that hands over each message as soon as it is read (see :meth:`ServerBus.receive`)."""
         if self.socket is None:
-            return out
+            return
         ready = self.socket.poll(max(0, int(timeout_s * 1000)))
         self._read_at = self.clock()
         if not ready:
-            return out
+            return
+        recv = self.socket.recv
         for _ in range(max_messages):
             try:
-                frame = self.socket.recv(zmq.NOBLOCK)
+                frame = recv(zmq.NOBLOCK)
             except zmq.Again:
                 break
             self.counters.frames_in += 1
@@ -624,8 +631,7 @@ class ClientBus:
                 continue
             if isinstance(msg, (Heartbeat, Ack)):
                 continue
-            out.append(msg)
-        return out
+            yield msg
 
     def _welcomed(self, msg: Welcome, now: float) -> None:
         if msg.session != self.server_session:

@@ -172,7 +172,7 @@ class Dispatcher:
         tick_every = min(cfg.bus.heartbeat_s, cfg.bus.resend_s) / 4
         next_tick = next_state = self.clock()
         while not self._stop.is_set():
-            for inbound in self.bus.poll(min(0.05, tick_every)):
+            for inbound in self.bus.receive(min(0.05, tick_every)):    # served as read
                 self._serve_safely(inbound)
             while True:
                 try:

@@ -54,6 +54,11 @@ __all__ = ["Agent", "AgentConfig", "load_driver"]
 logger = logging.getLogger(__name__)
 
 _RUNNING = (MissionState.ACTIVE, MissionState.PAUSED, MissionState.RETURNING)
+_ACTION = {CommandCode.START: "start", CommandCode.PAUSE: "pause", CommandCode.RESUME: "resume",
+           CommandCode.ABORT: "abort", CommandCode.RETURN_HOME: "return_home", CommandCode.ESTOP: "estop"}
+_AFTER = {CommandCode.START: MissionState.ACTIVE, CommandCode.PAUSE: MissionState.PAUSED,
+          CommandCode.RESUME: MissionState.ACTIVE, CommandCode.ABORT: MissionState.ABORTED,
+          CommandCode.RETURN_HOME: MissionState.RETURNING, CommandCode.ESTOP: MissionState.ABORTED}
 _OUTCOMES = (MissionState.COMPLETE, MissionState.FAILED, MissionState.ABORTED, MissionState.RETURNING)
 _ALREADY = {CommandCode.START: MissionState.ACTIVE, CommandCode.PAUSE: MissionState.PAUSED,
             CommandCode.RESUME: MissionState.ACTIVE}
@@ -149,7 +154,7 @@ class Agent:
 
     # --- one turn of the loop ------------------------------------------------------------------------
     def step(self, timeout_s: float) -> None:
-        for msg in self.bus.poll(timeout_s):
+        for msg in self.bus.receive(timeout_s):       # each served (answered) as soon as it is read
             try:
                 self._serve(msg)
             except AgrifleetError as exc:
@@ -232,21 +237,16 @@ class Agent:
             # a resent or repeated command: the vehicle is there already, say yes without asking it again
             self.bus.send(CommandAck(ref=msg.id, command=code, ok=True, result="already"))
             return
-        action = {CommandCode.START: self.driver.start, CommandCode.PAUSE: self.driver.pause,
-                  CommandCode.RESUME: self.driver.resume, CommandCode.ABORT: self.driver.abort,
-                  CommandCode.RETURN_HOME: self.driver.return_home, CommandCode.ESTOP: self.driver.estop}[code]
         try:
             if code == CommandCode.START and self.plan is None:
                 raise DriverError("start()", "DENIED", "no plan uploaded")
-            action()
+            getattr(self.driver, _ACTION[code])()
         except DriverError as exc:
             self.counters["driver_errors"] += 1
             self.bus.send(CommandAck(ref=msg.id, command=code, ok=False, result=str(exc)[:4000]))
             return
-        self.state = {CommandCode.START: MissionState.ACTIVE, CommandCode.PAUSE: MissionState.PAUSED,
-                      CommandCode.RESUME: MissionState.ACTIVE, CommandCode.ABORT: MissionState.ABORTED,
-                      CommandCode.RETURN_HOME: MissionState.RETURNING, CommandCode.ESTOP: MissionState.ABORTED}[code]
-        self.bus.send(CommandAck(ref=msg.id, command=code, ok=True, result="ok"))
+        self.bus.send(CommandAck(ref=msg.id, command=code, ok=True, result="ok"))   # the dispatcher waits
+        self.state = _AFTER[code]
         # the acknowledgement tells the dispatcher the new state; progress reports what the vehicle does
         self._reported = (self.mission, self._reported[1], int(self.state))
 

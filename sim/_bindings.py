@@ -38,6 +38,7 @@ __all__ = ["PACED_DRIVERS", "Binding", "bind_vehicle", "place_autopilot", "place
 logger = logging.getLogger(__name__)
 
 PACED_DRIVERS = ("tractor", "mavlink")
+PACED_HOLD_S = 0.25        # wall time a simulated ECU holds a paced world for an overdue driver
 _QUALITY = {"rtk_fixed": GnssQuality.RTK_FIXED, "rtk_float": GnssQuality.RTK_FLOAT,
             "single": GnssQuality.SINGLE}
 
@@ -107,9 +108,11 @@ def _model(entry: VehicleEntry, world: World) -> Any:
     return model_for(entry.spec, **options)
 
 
-def place_tractor_ecu(entry: VehicleEntry, world: World, start: tuple[float, float, float]) -> Any:
+def place_tractor_ecu(entry: VehicleEntry, world: World, start: tuple[float, float, float],
+                      hold_s: float = PACED_HOLD_S) -> Any:
     """Put the tractor of ``entry`` into ``world`` at ``start`` under a simulated ECU serving the tractor
-    link on a free loopback UDP port (started; see its ``url``). Returns the ``TractorEcu``."""
+    link on a free loopback UDP port (started; see its ``url``). The ECU holds the paced world up to
+    ``hold_s`` of wall time for an overdue driver. Returns the ``TractorEcu``."""
     from .tractor_ecu import TractorEcu
 
     if not entry.spec.kind.is_ground:
@@ -122,7 +125,7 @@ def place_tractor_ecu(entry: VehicleEntry, world: World, start: tuple[float, flo
         # where it stands before a plan gives the driver a frame, and the fleet plans the way from the yard
         # from where the vehicle says it is.
         gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss])
-        ecu = TractorEcu(world, entry.id, gnss=gnss)
+        ecu = TractorEcu(world, entry.id, gnss=gnss, hold_s=hold_s)
     return ecu.start()
 
 

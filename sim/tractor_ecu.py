@@ -14,6 +14,13 @@ ECU read it, never against when a thread of this process happened to get the int
 at x50 runs its 0.5 s watchdog in 10 ms of wall time, shorter than a Python thread switch, and a
 watchdog judged on thread timing would trip on the machine's scheduling rather than on the driver. Older
 commands overtaken by a newer one from the same driver (two readers of one socket) are dropped by ``seq``.
+
+With ``hold_s`` > 0 (paced simulations) the ECU also keeps the simulation from outrunning its driver: when
+an engaged tractor's last command is half a watchdog old, the ECU holds the world's step for up to
+``hold_s`` of wall time until the next command arrives. A driver process the host has not scheduled for a
+few milliseconds is then a pause of the simulation, not seconds of blind driving of the simulated tractor;
+a driver that stays silent through a hold trips the watchdog as it should (and is not waited for again
+until it speaks).
 """
 from __future__ import annotations
 
@@ -22,7 +29,8 @@ import math
 import select
 import socket
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from agrifleet.core.errors import ProtocolError
 from agrifleet.core.vehicle import GroundControl, VehicleState
@@ -42,7 +50,8 @@ class TractorEcu:
 
     def __init__(self, world: World, vehicle_id: str, *, host: str = "127.0.0.1", port: int = 0,
                  state_period_s: float = 0.05, watchdog_s: float = 0.5, control_period_s: float = 0.05,
-                 gnss: Gnss | None = None) -> None:
+                 gnss: Gnss | None = None, hold_s: float = 0.0,
+                 wall_clock: Callable[[], float] = time.monotonic) -> None:
         self.world = world
         self.vehicle_id = vehicle_id
         model = world.model(vehicle_id)
@@ -71,6 +80,12 @@ class TractorEcu:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.fault = EcuFault.NONE
+        self.watchdog_trips = 0         # times the watchdog stopped an engaged tractor
+        self.hold_s = hold_s
+        self.held_s = 0.0               # wall time spent holding the world for the driver
+        self.holds = 0
+        self._wall = wall_clock
+        self._gave_up_on = math.nan     # the command time a hold ran out on
         world.set_controller(vehicle_id, self._control, control_period_s)
 
     @property
@@ -184,8 +199,33 @@ class TractorEcu:
             self.bad_datagrams += 1  # IDENT/STATE/ACK are the ECU's own kinds
 
     # --- world side (the tractor's controller) ------------------------------------------------------------
+    def _await_driver(self, t_s: float) -> None:
+        """Hold the world for an overdue command (see the module documentation)."""
+        with self._lock:
+            cmd_t = self._cmd_t
+            overdue = self._engage and not self._estop and t_s - cmd_t > 0.5 * self.watchdog_s
+        if not overdue or cmd_t == self._gave_up_on:
+            return
+        start = self._wall()
+        self.holds += 1
+        while self._cmd_t == cmd_t:       # a command read here or by the serving thread ends the hold
+            left = start + self.hold_s - self._wall()
+            if left <= 0:
+                self._gave_up_on = cmd_t
+                logger.info("ecu %s: no command for %.2f s of wall time; not waiting any more", self.vehicle_id,
+                            self.hold_s)
+                break
+            try:
+                select.select([self.sock], [], [], min(left, 0.005))
+            except (OSError, ValueError):  # closed
+                break
+            self._drain()
+        self.held_s += self._wall() - start
+
     def _control(self, t_s: float, state: VehicleState) -> GroundControl:
         self._drain()
+        if self.hold_s > 0:
+            self._await_driver(t_s)
         model = self.world.model(self.vehicle_id)
         with self._lock:
             cmd, engage, fresh = self._cmd, self._engage, t_s - self._cmd_t <= self.watchdog_s
@@ -193,6 +233,10 @@ class TractorEcu:
         if estop:
             self.fault = EcuFault.ESTOP
         elif engage and not fresh:
+            if self.fault is not EcuFault.WATCHDOG:
+                self.watchdog_trips += 1
+                logger.info("ecu %s: watchdog at t=%.2f s (last command %.2f s before)", self.vehicle_id, t_s,
+                            t_s - self._cmd_t)
             self.fault = EcuFault.WATCHDOG
         else:
             self.fault = EcuFault.NONE

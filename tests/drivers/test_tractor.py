@@ -164,3 +164,26 @@ def test_link_codec_round_trip_and_validation():
                       "sections": 0, "gnss": 4, "engaged": False, "fault": 0, "tank": 0.0}))
     with pytest.raises(ProtocolError, match="not a valid msgpack"):
         decode(b"\xc1\xc1")
+
+
+def test_guidance_runs_every_control_period_of_the_tractors_own_clock():
+    """At x20 the driver still steers every 0.1 s of the tractor's time (STATE ``t``), not every 0.1 s of
+    the wall clock (which would be every 2 s of the tractor's life)."""
+    world = World(rng=np.random.default_rng(5), dt_s=0.05)
+    world.add_vehicle("t1", TractorModel(EXAMPLE_TRACTOR))
+    ecu = TractorEcu(world, "t1").start(step_world=True, real_time_factor=20.0)
+    drv = TractorDriver("t1", ecu.url, control_period_s=0.1, telemetry_period_s=0.5)
+    ticks: list[float] = []
+    tick = drv._tick
+    drv._tick = lambda now, vt=math.nan: (ticks.append(vt), tick(now, vt))[1]
+    try:
+        drv.connect(timeout_s=5.0)
+        drv.upload(swath(200.0))
+        drv.start()
+        assert wait_for(lambda: world.t_s > 12.0)
+    finally:
+        drv.close()
+        ecu.close()
+    vt = np.array([t for t in ticks if not math.isnan(t)])
+    assert len(vt) > 80 and np.median(np.diff(vt)) == pytest.approx(0.1)
+    assert world.state("t1").x > 10.0 and abs(world.state("t1").y) < 0.3

@@ -63,6 +63,7 @@ def _vehicles(run: DemoRun, trial_vehicles: dict[str, Any], jobs: list[dict[str,
             "min_battery_pct": led.min_battery_pct if led and air else None,
             "sorties_planned": sum(len(p.sorties) for p in plans) if air else None,
             "depot_services": t["depot_services"],
+            "ecu": run.world.ecu_stats.get(vid),      # tractor link: watchdog trips, holds for the driver
             "cross_track": t["cross_track"], "cross_track_headland": t["cross_track_headland"],
             "missions": [m["id"] for m in missions],
             "missions_complete": sum(m["phase"] == "complete" for m in missions),

@@ -19,15 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import shapely
-from agrifleet.core.errors import ConfigError
+from agrifleet.core.errors import ConfigError, ScenarioError
 from agrifleet.core.plan import Plan
 from agrifleet.core.store import MissionRow, Store
 
 from ._demo_fleet import FINAL, DemoFleet
 from ._demo_plan import FarmPlan, plan_farm
-from ._demo_world import DemoWorld
+from ._demo_world import DemoWorld, PlanCursor
 from ._metrics import PlanView, TrialMetrics
 from ._report import JobRecord, TrialRecord, TrialResult, build_result
 from .scenario import Scenario
@@ -37,6 +36,7 @@ __all__ = ["DemoRun", "Progress", "run_demo"]
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, float], None]   # (hectares done, hectares in all, simulated seconds)
+DRIVERS = ("tractor", "mavlink")
 POLL_S = 0.1          # how often the dispatcher is asked for progress (wall clock)
 STATUS_EVERY = 5      # ... and every this many polls for each job's missions
 
@@ -82,15 +82,14 @@ class _Driving:
     The dispatcher knows the plan and the last acknowledged index, seconds of simulated time behind (agents
     report progress a few times a wall second, and the demo asks a few times a wall second: at x50 that is
     tens of metres, more than the measurement's search window on a dense headland pass). So the index is
-    carried forward here: from the acknowledged one, to the nearest segment ahead of the vehicle's true
-    position, never backwards."""
+    carried forward from the acknowledged one by a :class:`~._demo_world.PlanCursor` on the vehicle's true
+    position."""
 
     def __init__(self) -> None:
         self.plans: dict[tuple[int, str], Plan] = {}      # (job id, vehicle) -> submitted plan
         self.now: dict[str, tuple[Plan, int]] = {}        # vehicle -> (plan, acknowledged index)
         self.world: Any = None                            # set once the world exists
-        self._views: dict[int, tuple[Plan, PlanView]] = {}
-        self._cursor: dict[int, int] = {}
+        self._cursors: dict[int, tuple[Plan, PlanCursor]] = {}
 
     def __call__(self, vehicle: str) -> tuple[Plan, int] | None:
         hit = self.now.get(vehicle)
@@ -98,13 +97,10 @@ class _Driving:
             return None
         plan, acked = hit
         key = id(plan)
-        if key not in self._views:
-            self._views[key] = (plan, PlanView(plan))
-        view = self._views[key][1]
+        if key not in self._cursors:
+            self._cursors[key] = (plan, PlanCursor(PlanView(plan)))
         s = self.world.state(vehicle)
-        cursor = _nearest_ahead(view, max(self._cursor.get(key, 0), acked), s.x, s.y)
-        self._cursor[key] = cursor
-        return plan, cursor
+        return plan, self._cursors[key][1].follow(s.x, s.y, acked)
 
     def update(self, statuses: list[dict[str, Any]]) -> None:
         now: dict[str, tuple[Plan, int]] = {}
@@ -116,18 +112,6 @@ class _Driving:
         self.now = now
 
 
-def _nearest_ahead(view: PlanView, index: int, x: float, y: float, ahead: int = 60) -> int:
-    """The segment nearest to ``(x, y)`` among ``[index, index + ahead)`` (``index`` when none is nearer)."""
-    a, b = index, min(len(view.dx), index + ahead)
-    if a >= b:
-        return index
-    px, py = x - view.x0[a:b], y - view.y0[a:b]
-    l2 = view.len2[a:b]
-    u = np.clip(np.divide(px * view.dx[a:b] + py * view.dy[a:b], l2, out=np.zeros(b - a), where=l2 > 0), 0.0, 1.0)
-    ex, ey = px - u * view.dx[a:b], py - u * view.dy[a:b]
-    return a + int(np.argmin(ex * ex + ey * ey))
-
-
 def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | None = None,
              progress: Progress | None = None, say: Callable[[str], None] | None = None,
              wall_clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> DemoRun:
@@ -135,6 +119,10 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
     ``progress`` follows the work; ``say`` gets a line at each stage (for a command line to print)."""
     if not (math.isfinite(speed_factor) and speed_factor > 0):
         raise ConfigError(f"speed factor {speed_factor!r} must be a number > 0")
+    for k, v in enumerate(scenario.fleet):
+        if v.driver not in DRIVERS:
+            raise ScenarioError(f"{scenario.source}: fleet[{k}].driver: the demo drives vehicles over their real "
+                                f"links ({' or '.join(DRIVERS)}), not {v.driver!r}")
     seed = scenario.seed if seed is None else int(seed)
     tell = say or (lambda line: None)
     wall0 = wall_clock()

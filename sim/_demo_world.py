@@ -26,12 +26,12 @@ from agrifleet.core.plan import Plan
 
 from ._bindings import place_autopilot, place_tractor_ecu
 from ._depots import serve_depots
-from ._metrics import TrialMetrics
+from ._metrics import PlanView, TrialMetrics
 from .coverage import CoverageMap, CoverageRecorder, section_edges
 from .scenario import Scenario
 from .world import World
 
-__all__ = ["DemoWorld", "Ledger", "VehicleLedger"]
+__all__ = ["DemoWorld", "Ledger", "PlanCursor", "VehicleLedger"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +89,47 @@ class Ledger:
                 v.min_battery_pct = pct if math.isnan(v.min_battery_pct) else min(v.min_battery_pct, pct)
 
 
+@dataclass(slots=True)
+class PlanCursor:
+    """Where a vehicle is along its plan, followed from its true position for the cross-track measurement:
+    the nearest point of the plan within the distance the vehicle can have covered since the last look, and
+    never backwards. The reach matters: a drone flying back from a depot crosses passes it has still to
+    spray, and a cursor free to take the nearest segment anywhere ahead would jump to them."""
+
+    view: PlanView
+    index: int = 0                 # segment
+    s_m: float = 0.0               # distance along the plan
+    xy: tuple[float, float] | None = None
+    slack_m: float = 10.0        # reach beyond the distance moved (catches up 50 m/s at 0.2 s a look)
+
+    def follow(self, x: float, y: float, at_least: int = 0) -> int:
+        """Move on to the vehicle at ``(x, y)``; ``at_least`` is an index known to be reached (the
+        dispatcher's). Returns the segment index."""
+        v = self.view
+        n = len(v.dx)
+        if at_least > self.index:
+            self.index = min(at_least, n)
+            self.s_m = max(self.s_m, float(v.cum[self.index]))
+        moved = 0.0 if self.xy is None else math.hypot(x - self.xy[0], y - self.xy[1])
+        self.xy = (x, y)
+        a = self.index
+        if a >= n:
+            return a
+        reach = self.s_m + moved + self.slack_m
+        b = min(max(int(np.searchsorted(v.cum, reach, side="right")), a + 1), n)
+        px, py = x - v.x0[a:b], y - v.y0[a:b]
+        l2 = v.len2[a:b]
+        length = v.cum[a + 1:b + 1] - v.cum[a:b]
+        u_max = np.clip(np.divide(reach - v.cum[a:b], length, out=np.ones(b - a), where=length > 0), 0.0, 1.0)
+        u = np.clip(np.divide(px * v.dx[a:b] + py * v.dy[a:b], l2, out=np.zeros(b - a), where=l2 > 0), 0.0, u_max)
+        ex, ey = px - u * v.dx[a:b], py - u * v.dy[a:b]
+        k = int(np.argmin(ex * ex + ey * ey))
+        s_new = float(v.cum[a + k] + u[k] * (v.cum[a + k + 1] - v.cum[a + k]))
+        if s_new > self.s_m:
+            self.s_m, self.index = s_new, a + k
+        return self.index
+
+
 class DemoWorld:
     """The farm, the machines under their simulated controllers, the observers, and the pacing thread."""
 
@@ -102,6 +143,7 @@ class DemoWorld:
         self.ecus: dict[str, Any] = {}
         self.autopilots: dict[str, Any] = {}
         self.ports: dict[str, int] = {}
+        self.ecu_stats: dict[str, dict[str, float]] = {}     # per tractor ECU, once stopped
         self._runner: Any = None
         try:
             for k, entry in enumerate(sc.fleet):
@@ -164,6 +206,8 @@ class DemoWorld:
             return None
         runner, self._runner = self._runner, None
         stats = runner.stop()
+        self.ecu_stats = {vid: {"watchdog_trips": ecu.watchdog_trips, "holds": ecu.holds, "held_s": ecu.held_s}
+                          for vid, ecu in self.ecus.items()}
         with self.world.lock:
             self.metrics.finish()
             for _, recorder in self.coverage.values():

@@ -18,6 +18,8 @@ The reference implementation with the same functions is ``_turns_ref.py``.
 """
 import os
 
+from types import MemberDescriptorType
+
 import numpy as np
 from cython.parallel cimport prange
 cimport numpy as cnp
@@ -27,8 +29,8 @@ from libc.string cimport memset
 
 from agrifleet.ext._turns_base cimport (TWO_PI, SEGMENT_TINY_RADII, SEG_NOP, SEG_LEFT, SEG_STRAIGHT,
                                         SEG_RIGHT, TurnPath, Pose, TURN_OK, fast_sincos, fast_atan2)
-from agrifleet.ext._turns_dubins cimport dubins_pair
-from agrifleet.ext._turns_rs cimport reeds_shepp_pair
+from agrifleet.ext._turns_dubins cimport dubins_block, dubins_pair, use_simd
+from agrifleet.ext._turns_rs cimport reeds_shepp_pair, rs_use_simd
 
 cnp.import_array()
 
@@ -186,6 +188,26 @@ def _check_radius_step(double radius_m, double step_m):
         raise ValueError(f"step_m must be finite and > 0, got {step_m}")
 
 
+cdef void _dubins_rows(const double* q0, const double* q1, int m, double radius_m, double* lengths,
+                       cnp.int64_t* words, double* params) noexcept nogil:
+    """Rows ``0 .. m-1`` (m <= 4) of a Dubins batch, as ``_shortest`` writes them."""
+    cdef TurnPath path[4]
+    cdef int status[4]
+    cdef int i, j
+    dubins_block(q0, q1, m, radius_m, path, status)
+    for i in range(m):
+        if status[i] == TURN_OK:
+            lengths[i] = radius_m * path[i].length
+            words[i] = path[i].word
+            for j in range(3):
+                params[3 * i + j] = radius_m * path[i].seg[j]
+        else:
+            lengths[i] = NAN
+            words[i] = -1
+            for j in range(3):
+                params[3 * i + j] = NAN
+
+
 cdef tuple _shortest(int kind, const double[:, ::1] q0, const double[:, ::1] q1, double radius_m, word_dtype):
     if q0.shape[1] != 3 or q1.shape[1] != 3 or q0.shape[0] != q1.shape[0]:
         raise ValueError(f"poses must be two (N, 3) arrays of equal N, got {(q0.shape[0], q0.shape[1])} and "
@@ -202,9 +224,17 @@ cdef tuple _shortest(int kind, const double[:, ::1] q0, const double[:, ::1] q1,
     # Large batches are split over the cores (OpenMP); a thread costs more than a few thousand pairs.
     cdef int threads = 1 if n < _PARALLEL_MIN else _THREADS
     cdef TurnPath blank
+    cdef Py_ssize_t b
+    if kind == DUBINS:     # four pairs per block: the SIMD lanes (see _turns_dubins.dubins_block)
+        with nogil:
+            for b in prange((n + 3) // 4, schedule="dynamic", chunksize=64, num_threads=threads):
+                i = 4 * b
+                _dubins_rows(&q0[i, 0], &q1[i, 0], <int>(n - i if n - i < 4 else 4), radius_m, &lv[i], &wv[i],
+                             &pv[i, 0])
+        return lengths, words.astype(word_dtype), params
     memset(&blank, 0, sizeof(TurnPath))
     with nogil:
-        for i in prange(n, schedule="static", num_threads=threads):
+        for i in prange(n, schedule="dynamic", chunksize=256, num_threads=threads):
             path = blank  # assigned in the loop: private to each thread
             if fn(q0[i, 0], q0[i, 1], q0[i, 2], q1[i, 0], q1[i, 1], q1[i, 2], radius_m, &path) == TURN_OK:
                 lv[i] = radius_m * path.length
@@ -238,14 +268,40 @@ cdef Py_ssize_t _PARALLEL_MIN = 4096
 cdef int _THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1), 16))
 
 cdef object _OBJECT_NEW = object.__new__
+cdef tuple _NO_ARGS = ()
+cdef dict _CURVE_SLOTS = {}
+
+cdef extern from *:
+    """
+    /* A frozen slots class refuses __setattr__; its member descriptors still write the slots. */
+    static int agf_turns_slot_set(PyObject *descr, PyObject *obj, PyObject *value) {
+        return Py_TYPE(descr)->tp_descr_set(descr, obj, value);
+    }
+    static PyObject *agf_turns_new(PyObject *cls, PyObject *no_args) {
+        return ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, no_args, NULL);
+    }
+    """
+    int agf_turns_slot_set(object descr, object obj, object value) except -1
+    object agf_turns_new(object cls, object no_args)
+
+
+cdef object _curve_slots(cls):
+    """The member descriptors of ``cls``'s ``CURVE_FIELDS`` (cached), or None when one is not a slot."""
+    slots = _CURVE_SLOTS.get(cls, False)
+    if slots is False:
+        found = [next((c.__dict__[name] for c in cls.__mro__ if name in c.__dict__), None) for name in CURVE_FIELDS]
+        slots = tuple(found) if all(isinstance(d, MemberDescriptorType) for d in found) else None
+        _CURVE_SLOTS[cls] = slots
+    return slots
 
 
 cdef object _curve(int kind, cls, start, goal, double radius_m):
     """One pair as an instance of ``cls`` (fields ``CURVE_FIELDS``), or None for bad input.
 
-    The instance is made with ``object.__new__`` and its slots are set with the generic setattr (which a
-    frozen dataclass's own ``__setattr__`` does not intercept): the values come from the search and are
-    valid by construction, so ``__init__``/``__post_init__`` would only cost time.
+    The instance is made without running ``__init__``/``__post_init__`` (the values come from the search
+    and are valid by construction; building the object in Python would cost as much as the search): its
+    slots are written through their member descriptors, which a frozen dataclass's own ``__setattr__`` does
+    not intercept (the generic setattr for a class without slots).
     """
     cdef double x0, y0, h0, x1, y1, h1, r = radius_m
     cdef TurnPath p
@@ -253,17 +309,21 @@ cdef object _curve(int kind, cls, start, goal, double radius_m):
     x1, y1, h1 = goal
     if _pair_fn(kind)(x0, y0, h0, x1, y1, h1, radius_m, &p) != TURN_OK:
         return None
-    obj = _OBJECT_NEW(cls)
-    PyObject_GenericSetAttr(obj, "kind", "dubins" if kind == DUBINS else "reeds-shepp")
-    PyObject_GenericSetAttr(obj, "start", (x0, y0, h0))
-    PyObject_GenericSetAttr(obj, "word", p.word)
+    name = "dubins" if kind == DUBINS else "reeds-shepp"
     if kind == DUBINS:
-        PyObject_GenericSetAttr(obj, "params", (r * p.seg[0], r * p.seg[1], r * p.seg[2]))
+        params = (r * p.seg[0], r * p.seg[1], r * p.seg[2])
     else:
-        PyObject_GenericSetAttr(obj, "params", (r * p.seg[0], r * p.seg[1], r * p.seg[2], r * p.seg[3],
-                                                r * p.seg[4]))
-    PyObject_GenericSetAttr(obj, "radius_m", r)
-    PyObject_GenericSetAttr(obj, "length_m", r * p.length)
+        params = (r * p.seg[0], r * p.seg[1], r * p.seg[2], r * p.seg[3], r * p.seg[4])
+    values = (name, (x0, y0, h0), p.word, params, r, r * p.length)
+    slots = _curve_slots(cls)
+    if slots is None:
+        obj = _OBJECT_NEW(cls)
+        for field, value in zip(CURVE_FIELDS, values):
+            PyObject_GenericSetAttr(obj, field, value)
+        return obj
+    obj = agf_turns_new(cls, _NO_ARGS)
+    for k in range(6):
+        agf_turns_slot_set((<tuple>slots)[k], obj, (<tuple>values)[k])
     return obj
 
 
@@ -400,6 +460,13 @@ def _fast_sincos(double x):
     cdef double sn, cs
     fast_sincos(x, &sn, &cs)
     return sn, cs
+
+
+def _simd(flag=None):
+    """Test hook: whether pairs run on the SIMD lanes; ``flag`` switches them (where the CPU can)."""
+    cdef int f = -1 if flag is None else int(bool(flag))
+    cdef bint dubins = use_simd(f), reeds_shepp = rs_use_simd(f)
+    return bool(dubins and reeds_shepp)
 
 
 def _fast_atan2(double y, double x):

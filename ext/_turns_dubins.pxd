@@ -12,3 +12,6 @@ cdef enum:                  # Dubins words, as numbered in _turns.DUBINS_WORDS
 
 cdef int dubins_pair(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
                      TurnPath* out) noexcept nogil
+cdef void dubins_block(const double* q0, const double* q1, int n, double radius_m, TurnPath* out,
+                       int* status) noexcept nogil
+cdef bint use_simd(int flag) noexcept nogil

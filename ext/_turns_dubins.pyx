@@ -12,7 +12,9 @@ instead of OMPL's angles to the goal direction, a lower bound for every word fro
 OMPL's formula (with our fast atan2) only for the words whose bound can still win. Near any of OMPL's
 thresholds it runs ``_dubins_unit``, a plain transcription of OMPL's search. Reference: ``_turns_ref.py``.
 """
-from libc.math cimport atan2, acos, sqrt, sin, cos, floor, fabs, INFINITY, M_PI
+import os
+
+from libc.math cimport atan2, acos, sqrt, sin, cos, floor, fabs, isfinite, INFINITY, M_PI
 
 from agrifleet.ext._turns_base cimport (TWO_PI, INV_TWO_PI, TurnPath, TURN_OK, TURN_BAD_INPUT, TURN_NO_PATH,
                                         clear_path, finite_input, fast_sincos, fast_atan2)
@@ -207,9 +209,9 @@ cdef bint _dubins_fast(double x, double y, double h0, double h1, TurnPath* best)
                 _take(best, W_LRL, t, pp, _dmod(h1 - h0 - t + pp))
 
 
-cdef int dubins_pair(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
-                     TurnPath* out) noexcept nogil:
-    """Shortest forward-only path between two poses (lengths of ``out`` in radii)."""
+cdef int _dubins_scalar(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
+                        TurnPath* out) noexcept nogil:
+    """The scalar search: fast path, else OMPL's (lengths of ``out`` in radii)."""
     cdef double dx, dy, th
     if not finite_input(x0, y0, h0, x1, y1, h1, radius_m):
         return TURN_BAD_INPUT
@@ -219,3 +221,63 @@ cdef int dubins_pair(double x0, double y0, double h0, double x1, double y1, doub
         th = atan2(dy, dx)
         _dubins_unit(sqrt(dx * dx + dy * dy) / radius_m, _dmod(h0 - th), _dmod(h1 - th), out)
     return TURN_OK if out.word >= 0 else TURN_NO_PATH
+
+
+# --- four pairs at a time ----------------------------------------------------------------------------------
+# On a CPU with AVX2 and FMA, pairs go four at a time through ``turns_dubins_x4`` (``_turns_simd.h``): every
+# word of every pair evaluated across the lanes. A pair it leaves (near one of OMPL's thresholds, bad input)
+# gets the scalar search. One pair alone goes through the same lanes, so single and batch answers are the
+# same bits. AGRIFLEET_SIMD=0 (or a CPU without AVX2) runs the scalar search only.
+cdef extern from "_turns_simd.h" nogil:
+    int turns_simd_detect()
+    int turns_dubins_x4(const double* q0, const double* q1, int n, double radius, double* length, int* word,
+                        double* seg)
+
+cdef bint _SIMD_CPU = turns_simd_detect() != 0
+cdef bint _simd = _SIMD_CPU and os.environ.get("AGRIFLEET_SIMD", "1") != "0"
+
+
+cdef bint use_simd(int flag) noexcept nogil:
+    """Whether blocks run on the SIMD lanes; ``flag`` 0 or 1 switches (when the CPU can), -1 only asks."""
+    global _simd
+    if flag >= 0:
+        _simd = _SIMD_CPU and flag == 1
+    return _simd
+
+
+cdef void dubins_block(const double* q0, const double* q1, int n, double radius_m, TurnPath* out,
+                       int* status) noexcept nogil:
+    """Pairs ``0 .. n-1`` (``n`` <= 4; poses at ``q0 + 3 i``, ``q1 + 3 i``): ``out[i]``, ``status[i]``."""
+    cdef double length[4]
+    cdef double seg[12]
+    cdef int word[4]
+    cdef int i, scalar
+    if _simd and isfinite(radius_m) and radius_m > 0.0:
+        scalar = turns_dubins_x4(q0, q1, n, radius_m, length, word, seg)
+    else:
+        scalar = (1 << n) - 1
+    for i in range(n):
+        if (scalar >> i) & 1:
+            status[i] = _dubins_scalar(q0[3 * i], q0[3 * i + 1], q0[3 * i + 2], q1[3 * i], q1[3 * i + 1],
+                                       q1[3 * i + 2], radius_m, &out[i])
+        else:
+            out[i].length = length[i]
+            out[i].word = word[i]
+            out[i].seg[0] = seg[3 * i]
+            out[i].seg[1] = seg[3 * i + 1]
+            out[i].seg[2] = seg[3 * i + 2]
+            out[i].seg[3] = 0.0
+            out[i].seg[4] = 0.0
+            status[i] = TURN_OK
+
+
+cdef int dubins_pair(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
+                     TurnPath* out) noexcept nogil:
+    """Shortest forward-only path between two poses (lengths of ``out`` in radii)."""
+    cdef double a[3]
+    cdef double b[3]
+    cdef int status
+    a[0], a[1], a[2] = x0, y0, h0
+    b[0], b[1], b[2] = x1, y1, h1
+    dubins_block(a, b, 1, radius_m, out, &status)
+    return status

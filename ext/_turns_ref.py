@@ -470,3 +470,8 @@ def _fast_sincos(x: float) -> tuple[float, float]:
 def _fast_atan2(y: float, x: float) -> float:
     """The kernel's test hook, here simply libm's."""
     return math.atan2(y, x)
+
+
+def _simd(flag: bool | None = None) -> bool:
+    """Test hook, as in the kernel: the reference has no SIMD lanes."""
+    return False

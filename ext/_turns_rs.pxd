@@ -4,3 +4,4 @@ from agrifleet.ext._turns_base cimport TurnPath
 
 cdef int reeds_shepp_pair(double x0, double y0, double h0, double x1, double y1, double h1, double radius_m,
                           TurnPath* out) noexcept nogil
+cdef bint rs_use_simd(int flag) noexcept nogil

@@ -15,6 +15,8 @@ valid piece of the path; the sampler treats it as a point.
 ``_reeds_shepp_unit`` bounds every candidate from below first and evaluates the formulas only for those
 that can still win. Reference: ``_turns_ref.py``.
 """
+import os
+
 from libc.math cimport asin, acos, sqrt, fabs, fmod, copysign, INFINITY, M_PI
 
 from agrifleet.ext._turns_base cimport (TWO_PI, HALF_PI, TurnPath, TURN_OK, TURN_BAD_INPUT, TURN_NO_PATH,
@@ -211,10 +213,15 @@ cdef void _rs_candidate(int k, double x, double y, double phi, double s, double 
                         TurnPath* best) noexcept nogil:
     """Evaluate candidate ``k`` = 4 * family + symmetry with OMPL's formula."""
     cdef int f = k >> 2, sym = k & 3
-    cdef double t, u, v, sp = _SPHI[sym], g = _FLIP[sym]
+    cdef double t, u, v, sp = _SPHI[sym]
     cdef double gx = xb if _BACKWARDS[f] else x, gy = yb if _BACKWARDS[f] else y
-    if not _FORMULA[f](_SX[sym] * gx, _SY[sym] * gy, sp * phi, sp * s, c, &t, &u, &v):
-        return
+    if _FORMULA[f](_SX[sym] * gx, _SY[sym] * gy, sp * phi, sp * s, c, &t, &u, &v):
+        _rs_assemble(f, sym, t, u, v, best)
+
+
+cdef void _rs_assemble(int f, int sym, double t, double u, double v, TurnPath* best) noexcept nogil:
+    """Candidate ``4 f + sym`` from its formula's (t, u, v): the symmetry's signs, the family's segments."""
+    cdef double g = _FLIP[sym]
     t *= g
     u *= g
     v *= g
@@ -247,6 +254,61 @@ cdef inline int _push(double* lbs, int* ks, int n, int k, double lb) noexcept no
     lbs[n] = lb - 1e-7
     ks[n] = k
     return n + 1
+
+
+# --- the four symmetries of a family at once --------------------------------------------------------------
+# On a CPU with AVX2 and FMA (``_turns_simd.h``), the lanes of a vector are the four symmetries of one pair:
+# all 44 bounds come from one vectorised pass, and a family's formula runs for its four candidates at once.
+# Families are evaluated in the order of their best bound while that bound can beat the best length, their
+# candidates in OMPL's order. Single calls and batches both come through here, so they agree bit for bit.
+cdef extern from "_turns_simd.h" nogil:
+    int turns_simd_detect()
+    void turns_rs_bounds(double x, double y, double phi, double s, double c, double xb, double yb,
+                         double lb[11][4])
+    int turns_rs_family(int f, double x, double y, double phi, double s, double c, double xb, double yb,
+                        double* t, double* u, double* v)
+
+cdef bint _SIMD_CPU = turns_simd_detect() != 0
+cdef bint _simd = _SIMD_CPU and os.environ.get("AGRIFLEET_SIMD", "1") != "0"
+
+
+cdef bint rs_use_simd(int flag) noexcept nogil:
+    """Whether pairs run on the SIMD lanes; ``flag`` 0 or 1 switches (when the CPU can), -1 only asks."""
+    global _simd
+    if flag >= 0:
+        _simd = _SIMD_CPU and flag == 1
+    return _simd
+
+
+cdef void _reeds_shepp_lanes(double x, double y, double phi, TurnPath* best) noexcept nogil:
+    """``_reeds_shepp_unit`` with the symmetries of a family on the SIMD lanes (|phi| < 4 pi)."""
+    cdef double s, c, xb, yb, low
+    cdef double lb[11][4]
+    cdef double fmin[11]
+    cdef double t[4]
+    cdef double u[4]
+    cdef double v[4]
+    cdef int f, k, sym, mask
+    clear_path(best)
+    fast_sincos(phi, &s, &c)
+    xb = x * c + y * s
+    yb = x * s - y * c
+    turns_rs_bounds(x, y, phi, s, c, xb, yb, lb)
+    for f in range(11):
+        fmin[f] = min(min(lb[f][0], lb[f][1]), min(lb[f][2], lb[f][3]))
+    while True:
+        k = 0
+        for f in range(1, 11):
+            if fmin[f] < fmin[k]:
+                k = f
+        low = fmin[k]
+        if not low < best.length:
+            return
+        fmin[k] = INFINITY
+        mask = turns_rs_family(k, x, y, phi, s, c, xb, yb, t, u, v)
+        for sym in range(4):
+            if (mask >> sym) & 1:
+                _rs_assemble(k, sym, t[sym], u[sym], v[sym], best)
 
 
 cdef void _reeds_shepp_unit(double x, double y, double phi, TurnPath* best) noexcept nogil:
@@ -343,5 +405,8 @@ cdef int reeds_shepp_pair(double x0, double y0, double h0, double x1, double y1,
     dx = x1 - x0
     dy = y1 - y0
     fast_sincos(h0, &s, &c)
-    _reeds_shepp_unit((c * dx + s * dy) / radius_m, (-s * dx + c * dy) / radius_m, h1 - h0, out)
+    if _simd and fabs(h1 - h0) < 4.0 * M_PI:
+        _reeds_shepp_lanes((c * dx + s * dy) / radius_m, (-s * dx + c * dy) / radius_m, h1 - h0, out)
+    else:
+        _reeds_shepp_unit((c * dx + s * dy) / radius_m, (-s * dx + c * dy) / radius_m, h1 - h0, out)
     return TURN_OK if out.word >= 0 else TURN_NO_PATH

@@ -197,10 +197,11 @@ def _pose_array(value: np.ndarray | Sequence[Sequence[float]], name: str) -> np.
         a = a.reshape(1, 3)
     if a.ndim != 2 or a.shape[1] != 3:
         raise ConfigError(f"{name} must be an (N, 3) array of (x, y, heading) poses, got shape {a.shape}")
-    bad = ~np.isfinite(a).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ConfigError(f"{name}[{i}] is not finite: {a[i].tolist()}")
+    if not np.isfinite(a.sum()):       # one fast pass; a sum that overflowed is looked at row by row
+        bad = ~np.isfinite(a).all(axis=1)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ConfigError(f"{name}[{i}] is not finite: {a[i].tolist()}")
     return a
 
 

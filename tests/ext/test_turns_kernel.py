@@ -202,3 +202,22 @@ def test_fast_atan2_is_libm_to_a_few_ulps(y: float, x: float) -> None:
     a, b = K._fast_atan2(y, x), math.atan2(y, x)
     assert abs(a - b) <= 1e-15
     assert math.copysign(1.0, a) == math.copysign(1.0, b)      # signed zeros and +-pi as libm
+
+
+@given(case=pose_pairs())
+def test_dubins_simd_lanes_give_the_scalar_search_answer(case: tuple[np.ndarray, np.ndarray, float]) -> None:
+    """Four pairs per block on the SIMD lanes (where the CPU has them) against the scalar search."""
+    q0, q1, r = case
+    was = K._simd()
+    try:
+        K._simd(False)
+        ls, ws, ps = K.dubins_shortest(q0, q1, r)
+        K._simd(True)
+        lv, wv, pv = K.dubins_shortest(q0, q1, r)
+        one = [K.dubins_one(tuple(a), tuple(b), r) for a, b in zip(q0, q1)]
+    finally:
+        K._simd(was)
+    np.testing.assert_allclose(lv, ls, rtol=1e-12, atol=1e-12 * r)
+    same = ws == wv
+    np.testing.assert_allclose(pv[same], ps[same], rtol=1e-9, atol=1e-9 * r)
+    assert [o[1] for o in one] == list(lv) and [o[2] for o in one] == list(wv)   # alone or in a block: same bits

@@ -218,6 +218,14 @@ class Agent:
         if self.state in _RUNNING or vehicle_busy:
             self.driver.abort()       # a vehicle takes a new plan only when it stands
         self.driver.upload(plan, a.start_index)
+        # Samples queued before the upload tell of the mission before (its end, as often as not): adopted
+        # once the new one runs (a START can be served in this same step), they would end it at once.
+        try:
+            stale = list(self.driver.telemetry(0.0))
+        except DriverError:              # the link trouble shows at the next read; the plan is on board
+            stale = []
+        if stale:
+            self._sample = stale[-1]
         self.uploads.append((a.mission, a.start_index))
         self._held = (a.mission, a.crc32, a.start_index)
         self.mission, self.job, self.plan = a.mission, a.job, plan

@@ -29,7 +29,7 @@ from agrifleet.core.messages import (
 )
 from agrifleet.core.plan_io import plans_to_msgpack
 from agrifleet.drivers.agent import Agent, AgentConfig
-from agrifleet.drivers.base import GnssQuality, MissionState
+from agrifleet.drivers.base import GnssQuality, MissionState, TelemetrySample
 
 from tests.core.fleet_doubles import PathDriver, fuzz_frames, lawnmower
 
@@ -257,3 +257,33 @@ def test_the_same_plan_again_is_acknowledged_without_a_second_upload(stage):
     stage.send_plan(plan, mission=9, start_index=10)           # a different start is a different plan
     stage.pump(lambda: [a.complete for a in stage.of(PlanAck)].count(True) == 3)
     assert [u[1] for u in stage.driver.uploads] == [3, 10]
+
+
+class _LateSamples(PathDriver):
+    """A driver whose telemetry thread had queued a sample of the mission before when the new plan came."""
+
+    def upload(self, plan, start_index: int = 0) -> None:
+        self.stale = [TelemetrySample(t_mono_s=self.clock(), x=0.0, y=0.0, z=0.0, heading_rad=0.0,
+                                      speed_mps=0.0, mode="done", armed=True, gnss=GnssQuality.RTK_FIXED,
+                                      mission=MissionState.COMPLETE, plan_index=9999)]
+        super().upload(plan, start_index)
+
+    def telemetry(self, timeout_s: float = 0.0):
+        stale, self.stale = getattr(self, "stale", []), []
+        yield from stale
+        yield from super().telemetry(timeout_s)
+
+
+def test_a_sample_of_the_mission_before_never_completes_the_next(stage):
+    """Plan and START read in one step (the dispatcher answers the plan's ack at once): samples the driver
+    queued before the upload belong to the mission before and must not end the new one."""
+    stage.driver = _LateSamples("t1", time_scale=0.01)       # crawls: the new mission cannot finish here
+    stage.agent.driver = stage.driver
+    stage.driver.connect()
+    plan = lawnmower(0, 0, 6.0, 3, 30.0)
+    stage.send_plan(plan)
+    stage.command(CommandCode.START)
+    stage.pump(lambda: any(isinstance(m, CommandAck) for m in stage.inbox))
+    stage.pump(lambda: stage.of(Progress), timeout_s=2.0)
+    assert stage.agent.state == MissionState.ACTIVE and stage.agent.index < len(plan) - 1
+    assert all(p.state != MissionState.COMPLETE for p in stage.of(Progress))

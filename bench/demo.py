@@ -27,19 +27,20 @@ def run_once(speed_factor: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="agrifleet-demo-bench-") as tmp:
         out = Path(tmp) / "demo"
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "agrifleet.core.cli", "demo", "--out", str(out), "--json",
-                               "--no-open", "--speed-factor", str(speed_factor)],
-                              capture_output=True, text=True, check=False)
+        argv = [sys.executable, "-m", "agrifleet.core.cli", "demo", "--out", str(out), "--json", "--no-open",
+                "--speed-factor", str(speed_factor)]
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - t0
         if not (out / "report.json").is_file():
             raise SystemExit(f"demo failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
         report = json.loads((out / "report.json").read_text())
     s, t, t1 = report["summary"], report["timings"], report["vehicles"]["t1"]
+    ecu = t1["ecu"] or {}
     return {"command_wall_s": wall, "exit": proc.returncode, "completed": report["completed"],
             "plan_s": t["plan_s"], "startup_s": t["startup_s"], "work_wall_s": t["work_s"],
             "farm_work_s": s["work_s"], "achieved_speed_factor": s["achieved_speed_factor"],
             "coverage": s["coverage"], "tractor_xte_rms_m": t1["cross_track"]["rms_m"],
-            "watchdog_trips": (t1["ecu"] or {}).get("watchdog_trips"), "ecu_held_s": (t1["ecu"] or {}).get("held_s")}
+            "watchdog_trips": ecu.get("watchdog_trips"), "ecu_held_s": ecu.get("held_s")}
 
 
 def main() -> int:
@@ -52,15 +53,16 @@ def main() -> int:
     results: dict[str, Any] = {}
     for k in factors:
         runs = [run_once(k) for _ in range(args.repeats)]
-        med = {key: statistics.median(r[key] for r in runs if r[key] is not None)
-               for key in runs[0] if key not in ("completed", "exit") and any(r[key] is not None for r in runs)}
+        keys = [k for k in runs[0] if k not in ("completed", "exit") and any(r[k] is not None for r in runs)]
+        med = {key: statistics.median(r[key] for r in runs if r[key] is not None) for key in keys}
         med["completed"] = f"{sum(r['completed'] for r in runs)}/{len(runs)}"
         results[f"x{k:g}"] = {"median": med, "runs": runs}
     base = results[f"x{factors[0]:g}"]["median"]
     for entry in results.values():
-        entry["ratio_to_first"] = {"command_wall_s": entry["median"]["command_wall_s"] / base["command_wall_s"],
-                                   "achieved_speed_factor": entry["median"]["achieved_speed_factor"]
-                                   / base["achieved_speed_factor"]}
+        m = entry["median"]
+        entry["ratio_to_first"] = {
+            "command_wall_s": m["command_wall_s"] / base["command_wall_s"],
+            "achieved_speed_factor": m["achieved_speed_factor"] / base["achieved_speed_factor"]}
     if args.json:
         print(json.dumps(results))
         return 0
@@ -68,11 +70,12 @@ def main() -> int:
     for name, entry in results.items():
         m, r = entry["median"], entry["ratio_to_first"]
         print(f"  {name:>5}: command {m['command_wall_s']:6.1f} s wall (plan {m['plan_s']:.1f}, start-up "
-              f"{m['startup_s']:.1f}, work {m['work_wall_s']:.1f}), {m['farm_work_s'] / 60:5.1f} min of farm work "
-              f"at x{m['achieved_speed_factor']:.1f}; coverage {100 * m['coverage']:.1f} %, tractor cross-track "
-              f"{100 * m['tractor_xte_rms_m']:.1f} cm RMS, watchdog trips {m.get('watchdog_trips', 'n/a')}, ECU "
-              f"held {m.get('ecu_held_s', 0):.1f} s; completed {m['completed']}; ratio to the first: wall "
-              f"{r['command_wall_s']:.2f}, pace {r['achieved_speed_factor']:.2f}")
+              f"{m['startup_s']:.1f}, work {m['work_wall_s']:.1f}), {m['farm_work_s'] / 60:5.1f} min of "
+              f"farm work at x{m['achieved_speed_factor']:.1f}; coverage {100 * m['coverage']:.1f} %, tractor "
+              f"cross-track {100 * m['tractor_xte_rms_m']:.1f} cm RMS, watchdog trips "
+              f"{m.get('watchdog_trips', 'n/a')}, ECU held {m.get('ecu_held_s', 0):.1f} s; completed "
+              f"{m['completed']}; ratio to the first: wall {r['command_wall_s']:.2f}, pace "
+              f"{r['achieved_speed_factor']:.2f}")
         print("         runs: " + ", ".join(f"{x['command_wall_s']:.1f} s" for x in entry["runs"]))
     return 0
 

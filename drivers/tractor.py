@@ -141,7 +141,7 @@ class TractorDriver(Driver):
         while True:
             try:
                 data, _ = self._sock.recvfrom(65536)
-            except (socket.timeout, BlockingIOError, InterruptedError):
+            except (TimeoutError, BlockingIOError, InterruptedError):
                 return got_state
             except OSError:
                 return got_state

@@ -1,4 +1,4 @@
-"""``python -m agrifleet.sim._demo_child PARENT_PID ARGS...``: ``agrifleet ARGS...`` that ends with its parent.
+"""``python -m agrifleet.sim._demo_child PARENT_PID ARGS...``: ``agrifleet ARGS...``, ending with its parent.
 
 ``agrifleet demo`` starts its vehicle agents with the ``agrifleet`` command line (``agrifleet agent ...``)
 through this wrapper. On Linux the child first asks the kernel for SIGTERM when its parent dies

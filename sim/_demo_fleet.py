@@ -69,7 +69,8 @@ class DemoFleet:
             except FileNotFoundError:
                 pass
             except OSError as exc:
-                raise ConfigError(f"{stale}: cannot remove the last run's database ({exc.strerror})") from None
+                raise ConfigError(f"{stale}: cannot remove the last run's database ({exc.strerror})") \
+                    from None
         generate(self.keys_dir, vehicles=list(vehicles), operators=["operator"])
         self.agents: dict[str, AgentProcess] = {}
         self.dispatcher = Dispatcher(DispatcherConfig(bind="tcp://127.0.0.1:0", pub_bind="tcp://127.0.0.1:0",
@@ -80,7 +81,8 @@ class DemoFleet:
         return self.dispatcher.endpoint
 
     # --- agents -------------------------------------------------------------------------------------------
-    def start_agent(self, vehicle: str, driver: str, connect: str, options: Mapping[str, Any]) -> AgentProcess:
+    def start_agent(self, vehicle: str, driver: str, connect: str,
+                    options: Mapping[str, Any]) -> AgentProcess:
         args = ["agent", "--vehicle", vehicle, "--driver", driver, "--connect", connect, "--server",
                 self.endpoint, "--keys", str(self.keys_dir)]
         for key, value in options.items():
@@ -102,7 +104,7 @@ class DemoFleet:
                 raise DriverError(f"agent {a.vehicle}", f"EXITED {a.popen.returncode}", a.tail())
 
     def wait_registered(self, vehicles: Sequence[str], timeout_s: float = 60.0) -> float:
-        """Wait until every vehicle's agent has registered over its CURVE link; returns the wall time it took."""
+        """Wait until every vehicle's agent has registered over its CURVE link; returns the wall time."""
         t0 = time.monotonic()
         while True:
             self.check_agents()
@@ -117,7 +119,7 @@ class DemoFleet:
             time.sleep(0.05)
 
     def stop_agents(self, timeout_s: float = 10.0) -> dict[str, int | None]:
-        """SIGTERM every agent (they stop their drivers and leave), SIGKILL the ones that do not; exit codes."""
+        """SIGTERM every agent (they stop their drivers and leave), SIGKILL those that do not; exit codes."""
         for a in self.agents.values():
             if a.alive():
                 a.popen.terminate()

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 __all__ = ["PICTURES", "draw_pictures", "render_html"]
 
 PICTURES = {   # name: (heading, caption)
-    "plans": ("Fields and plans", "The fields with their obstacles and zones, the depots, where the vehicles "
-                                  "started, and each vehicle's plans (bold where the implement works)."),
-    "tracks": ("Driven tracks", "What the machines really did (the simulator's truth, not their reports), "
-                                "bold where the implement was on, over the plans in grey."),
-    "coverage": ("As-applied coverage", "Where product landed: once, twice or more, skipped, or outside the "
-                                        "field, painted from each implement's sections along its track."),
+    "plans": ("Fields and plans", ("The fields with their obstacles and zones, the depots, where the vehicles "
+                                   "started, and each vehicle's plans (bold where the implement works).")),
+    "tracks": ("Driven tracks", ("What the machines really did (the simulator's truth, not their reports), "
+                                 "bold where the implement was on, over the plans in grey.")),
+    "coverage": ("As-applied coverage", ("Where product landed: once, twice or more, skipped, or outside the "
+                                         "field, painted from each implement's sections along its track.")),
 }
 _CLASSES = ["#ffffff", "#9ecae1", "#d62728", "#b7e4a8", "#f4a259"]   # CoverageMap.picture classes
 _CLASS_NAMES = ["", "applied outside", "skipped", "applied once", "applied twice or more"]
@@ -129,9 +129,10 @@ def _plans_picture(run: DemoRun) -> bytes:
         ax.plot(*np.asarray(sorted(depots)).T, ls="", marker="^", ms=8, color="#6a3d9a", mec="black")
     for vid, (x, y, _) in run.world.starts.items():
         ax.plot(x, y, marker="o", ms=7, color=colour[vid], mec="black")
-    _legend(ax, run, colour, [Line2D([0], [0], ls="", marker="^", color="#6a3d9a", mec="black", label="depot"),
-                              Line2D([0], [0], color="grey", lw=0.9, label="working (implement on)"),
-                              Line2D([0], [0], color="grey", lw=0.5, ls="--", label="transit, turns")])
+    extra = [Line2D([0], [0], ls="", marker="^", color="#6a3d9a", mec="black", label="depot"),
+             Line2D([0], [0], color="grey", lw=0.9, label="working (implement on)"),
+             Line2D([0], [0], color="grey", lw=0.5, ls="--", label="transit, turns")]
+    _legend(ax, run, colour, extra)
     fig.tight_layout()
     return _png(fig)
 
@@ -149,7 +150,8 @@ def _tracks_picture(run: DemoRun) -> bytes:
             continue
         on = track[:, 2] > 0
         ax.plot(track[:, 0], track[:, 1], color=colour[vid], lw=0.5, alpha=0.8)
-        ax.plot(np.where(on, track[:, 0], np.nan), np.where(on, track[:, 1], np.nan), color=colour[vid], lw=1.3)
+        ax.plot(np.where(on, track[:, 0], np.nan), np.where(on, track[:, 1], np.nan), color=colour[vid],
+                lw=1.3)
         ax.plot(*track[-1, :2], marker="s", ms=7, color=colour[vid], mec="black")
     _legend(ax, run, colour, [])
     fig.tight_layout()
@@ -174,18 +176,19 @@ def _coverage_picture(run: DemoRun, report: Mapping[str, Any]) -> bytes:
         text = f"{f['name']}\n{_pct(f['coverage'])} covered\n{_pct(f['overlap'])} overlap"
         ax.annotate(text, (c.x, c.y), ha="center", va="center", fontsize=8,
                     bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "alpha": 0.85})
-    ax.legend(handles=[Patch(facecolor=_CLASSES[k], edgecolor="grey", label=_CLASS_NAMES[k]) for k in (3, 4, 2, 1)],
-              loc="lower left", fontsize=8, framealpha=0.85)
+    classes = [Patch(facecolor=_CLASSES[k], edgecolor="grey", label=_CLASS_NAMES[k]) for k in (3, 4, 2, 1)]
+    ax.legend(handles=classes, loc="lower left", fontsize=8, framealpha=0.85)
     fig.tight_layout()
     return _png(fig)
 
 
 def draw_pictures(run: DemoRun, report: Mapping[str, Any]) -> dict[str, bytes]:
     """The page's pictures as PNG bytes, by the names of :data:`PICTURES`."""
-    return {"plans": _plans_picture(run), "tracks": _tracks_picture(run), "coverage": _coverage_picture(run, report)}
+    return {"plans": _plans_picture(run), "tracks": _tracks_picture(run),
+            "coverage": _coverage_picture(run, report)}
 
 
-# --- the page ---------------------------------------------------------------------------------------------------
+# --- the page --------------------------------------------------------------------------------------------
 
 def _pct(v: Any) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f} %"
@@ -214,10 +217,11 @@ def _vehicle_table(report: Mapping[str, Any]) -> str:
     rows = []
     for vid, v in report["vehicles"].items():
         xte = v["cross_track"]
-        rows.append([f"<b>{_e(vid)}</b>", _e(v["kind"]), _e(v["driver"]), _num(v["applied_area_m2"], "{:.2f}", 1e-4),
-                     _pct(v["share_of_farm"]), _num(v["distance_m"], "{:.2f}", 1e-3),
-                     _num(v["working_distance_m"], "{:.2f}", 1e-3), _num(v["time_working_s"], "{:.1f}", 1 / 60),
-                     _num(v["busy_s"], "{:.1f}", 1 / 60), _num(v["product_used_l"], "{:.1f}"),
+        rows.append([f"<b>{_e(vid)}</b>", _e(v["kind"]), _e(v["driver"]),
+                     _num(v["applied_area_m2"], "{:.2f}", 1e-4), _pct(v["share_of_farm"]),
+                     _num(v["distance_m"], "{:.2f}", 1e-3), _num(v["working_distance_m"], "{:.2f}", 1e-3),
+                     _num(v["time_working_s"], "{:.1f}", 1 / 60), _num(v["busy_s"], "{:.1f}", 1 / 60),
+                     _num(v["product_used_l"], "{:.1f}"),
                      _num(v["energy_used_wh"], "{:.0f}"), _num(v["min_battery_pct"], "{:.0f}"),
                      _num(v["sorties_planned"], "{:.0f}"), _num(v["depot_services"], "{:.0f}"),
                      _num(xte["rms_m"], "{:.3f}"), _pct(v["fleet_coverage"]),
@@ -230,10 +234,10 @@ def _vehicle_table(report: Mapping[str, Any]) -> str:
 
 def _field_table(report: Mapping[str, Any]) -> str:
     rows = [[f"<b>{_e(f['name'])}</b>", _num(f["area_ha"], "{:.2f}"), _pct(f["coverage"]), _pct(f["overlap"]),
-             _num(f["skipped_m2"], "{:.0f}"), _num(f["applied_outside_m2"], "{:.0f}"), _pct(f["fleet_coverage"]),
-             _e(", ".join(f["vehicles"])), _e(f["state"])] for f in report["fields"]]
-    head = ["field", "area (ha)", "coverage", "overlap", "skipped (m²)", "applied outside (m²)", "fleet progress",
-            "vehicles", "job"]
+             _num(f["skipped_m2"], "{:.0f}"), _num(f["applied_outside_m2"], "{:.0f}"),
+             _pct(f["fleet_coverage"]), _e(", ".join(f["vehicles"])), _e(f["state"])] for f in report["fields"]]
+    head = ["field", "area (ha)", "coverage", "overlap", "skipped (m²)", "applied outside (m²)",
+            "fleet progress", "vehicles", "job"]
     return _table(head, rows)
 
 
@@ -251,8 +255,8 @@ def render_html(report: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>{_e(report['scenario']['name'])}</title><style>{_CSS}</style></head><body>",
              f"<h1>{_e(report['scenario']['name'])}</h1>",
-             f'<p class="lead">{state}: {s["vehicles"]} vehicles worked {s["fields"]} fields through the '
-             "dispatcher, their agents and drivers, in simulated time.</p>",
+             (f'<p class="lead">{state}: {s["vehicles"]} vehicles worked {s["fields"]} fields through the '
+              "dispatcher, their agents and drivers, in simulated time.</p>"),
              '<div class="figures">',
              *(f'<div class="figure">{_e(k)}<b>{v}</b></div>' for k, v in figures), "</div>"]
     if report["scenario"].get("description"):
@@ -269,12 +273,13 @@ def render_html(report: Mapping[str, Any], pictures: Mapping[str, bytes]) -> str
         rows = [[_e(c["name"]), _e(c["limit"]), _e(c["measured"]), _e(c["worst"]),
                  '<span class="ok">ok</span>' if c["passed"] else '<span class="bad">failed</span>']
                 for c in report["criteria"]]
-        parts += ["<h2>Acceptance criteria</h2>", _table(["criterion", "limit", "measured", "worst", ""], rows)]
+        head = ["criterion", "limit", "measured", "worst", ""]
+        parts += ["<h2>Acceptance criteria</h2>", _table(head, rows)]
     fleet = report["fleet"]
     parts += ["<h2>Fleet</h2>",
-              f"<p>Dispatcher on <code>{_e(fleet['dispatcher'])}</code> with CURVE keys in "
-              f"<code>{_e(fleet['keys'])}/</code> and its SQLite store in <code>{_e(fleet['database'])}</code> "
-              f"({fleet['missions_stored']} missions). Agents:</p><ul>",
+              (f"<p>Dispatcher on <code>{_e(fleet['dispatcher'])}</code> with CURVE keys in "
+               f"<code>{_e(fleet['keys'])}/</code> and its SQLite store in "
+               f"<code>{_e(fleet['database'])}</code> ({fleet['missions_stored']} missions). Agents:</p><ul>"),
               *(f"<li><code>{_e(cmd)}</code></li>" for cmd in fleet["agents"].values()), "</ul>"]
     t = report["timings"]
     rows = [[_e(k), _num(v, "{:.2f}")] for k, v in t.items()]

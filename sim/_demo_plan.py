@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -91,13 +92,16 @@ def _gate(entry: JobEntry, source: str, index: int) -> Pose | None:
 def _road(points: list[tuple[float, float]], speed_mps: float, step_m: float = 10.0) -> np.ndarray:
     """Straight legs through ``points`` (consecutive duplicates dropped), sampled every ``step_m``, without
     the last point (the plan it leads to starts there)."""
-    pts = [np.asarray(p, dtype=float) for p in points]
-    keep = [pts[0]] + [q for p, q in zip(pts[:-1], pts[1:]) if float(np.hypot(*(q - p))) > 0.5]
+    keep = [np.asarray(points[0], dtype=float)]
+    for point in points[1:]:
+        q = np.asarray(point, dtype=float)
+        if float(np.hypot(*(q - keep[-1]))) > 0.5:
+            keep.append(q)
     if len(keep) < 2:
         return np.zeros(0, dtype=PATH_DTYPE)
     xy = [keep[0][None, :]]
-    for p, q in zip(keep[:-1], keep[1:]):
-        n = max(1, int(math.ceil(float(np.hypot(*(q - p))) / step_m)))
+    for p, q in pairwise(keep):
+        n = max(1, math.ceil(float(np.hypot(*(q - p))) / step_m))
         xy.append(p + (q - p) * (np.arange(1, n + 1)[:, None] / n))
     return make_path(np.vstack(xy), kind=SegmentKind.TRANSIT, speed_mps=speed_mps)[:-1]
 
@@ -131,7 +135,8 @@ def plan_farm(scenario: Scenario, starts: Mapping[str, Pose]) -> FarmPlan:
 
 
 def _plan_job(scenario: Scenario, index: int, entry: JobEntry, here: dict[str, Pose],
-              yard: Mapping[str, tuple[float, float]], left_by: dict[str, tuple[float, float]]) -> dict[str, Plan]:
+              yard: Mapping[str, tuple[float, float]],
+              left_by: dict[str, tuple[float, float]]) -> dict[str, Plan]:
     where = f"{scenario.source}: jobs[{index}]"
     fld = scenario.field(entry.field)
     vehicles = [scenario.vehicle(v) for v in entry.vehicles]

@@ -29,8 +29,8 @@ def _fields(run: DemoRun, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for job in jobs:
         fld = run.scenario.field(job["field"])
         cov = job["as_applied"]
-        out.append({"name": job["field"], "area_ha": fld.area_m2 / 1e4, "job": job["name"], "job_id": job["id"],
-                    "state": job["state"], "coverage": cov["coverage_ratio"], "overlap": cov["overlap_ratio"],
+        out.append({"name": job["field"], "area_ha": fld.area_m2 / 1e4, "job": job["name"],
+                    "job_id": job["id"], "state": job["state"], "coverage": cov["coverage_ratio"], "overlap": cov["overlap_ratio"],
                     "skipped_m2": cov["skipped_area_m2"], "applied_outside_m2": cov["outside_m2"],
                     "fleet_coverage": job["fleet_coverage"], "vehicles": job["vehicles"],
                     "obstacles": len(fld.obstacles), "zones": [z.name for z in fld.zones]})
@@ -57,7 +57,8 @@ def _vehicles(run: DemoRun, trial_vehicles: dict[str, Any], jobs: list[dict[str,
             "applied_area_m2": led.applied_m2 if led else 0.0,
             "share_of_farm": (led.applied_m2 / farm_m2) if led and farm_m2 > 0 else 0.0,
             "time_working_s": led.working_s if led else 0.0, "time_moving_s": led.moving_s if led else 0.0,
-            "first_moved_s": led.first_moved_s if led else None, "last_moved_s": led.last_moved_s if led else None,
+            "first_moved_s": led.first_moved_s if led else None,
+            "last_moved_s": led.last_moved_s if led else None,
             "busy_s": busy,
             "product_used_l": t["product_used_l"], "energy_used_wh": t["energy_used_wh"] if air else None,
             "min_battery_pct": led.min_battery_pct if led and air else None,
@@ -97,7 +98,8 @@ def build_report(run: DemoRun) -> dict[str, Any]:
             "overlap": overlap / area_ha if area_ha > 0 else None,
             "work_started_s": run.submitted_at_s, "done_at_s": run.done_at_s, "work_s": work_s,
             "sim_s": run.timings.get("sim_s"), "wall_s": run.timings.get("wall_s"),
-            "speed_factor": run.speed_factor, "achieved_speed_factor": run.timings.get("achieved_speed_factor"),
+            "speed_factor": run.speed_factor,
+            "achieved_speed_factor": run.timings.get("achieved_speed_factor"),
             "product_used_l": sum(v["product_used_l"] for v in vehicles.values()),
             "depot_services": len(trial["depot_services"]), "breaches": len(trial["breaches"]),
         },
@@ -129,19 +131,19 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     s = report["summary"]
     state = "done" if report["completed"] else "NOT DONE"
     pct = (lambda v: "n/a" if v is None else f"{100 * v:.1f} %")
-    lines = [f"{report['scenario']['name']}: {state}: {s['fields']} fields, {s['area_ha']:.1f} ha, coverage "
-             f"{pct(s['coverage'])}, overlap {pct(s['overlap'])}"]
+    lines = [(f"{report['scenario']['name']}: {state}: {s['fields']} fields, {s['area_ha']:.1f} ha, coverage "
+              f"{pct(s['coverage'])}, overlap {pct(s['overlap'])}")]
     if s["work_s"] is not None:
-        lines.append(f"  work took {s['work_s'] / 60:.1f} min of farm time, {s['wall_s']:.0f} s on this machine "
-                     f"(x{s['achieved_speed_factor'] or 0:.0f})")
+        lines.append(f"  work took {s['work_s'] / 60:.1f} min of farm time, {s['wall_s']:.0f} s on this "
+                     f"machine (x{s['achieved_speed_factor'] or 0:.0f})")
     for f in report["fields"]:
         lines.append(f"  {f['name']:<14} {f['area_ha']:5.2f} ha  coverage {pct(f['coverage']):>8}  "
                      f"overlap {pct(f['overlap']):>7}  {f['state']}")
     for vid, v in report["vehicles"].items():
         extra = (f", {v['depot_services']} depot stops, battery >= {v['min_battery_pct']:.0f} %"
                  if v["min_battery_pct"] is not None else "")
-        lines.append(f"  {vid:<4} {v['kind']:<10} {v['driver']:<8} {v['applied_area_m2'] / 1e4:5.2f} ha applied, "
-                     f"{v['distance_m'] / 1e3:5.2f} km, {v['product_used_l']:6.1f} l{extra}")
+        lines.append(f"  {vid:<4} {v['kind']:<10} {v['driver']:<8} {v['applied_area_m2'] / 1e4:5.2f} ha "
+                     f"applied, {v['distance_m'] / 1e3:5.2f} km, {v['product_used_l']:6.1f} l{extra}")
     return lines
 
 

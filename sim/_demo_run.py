@@ -114,15 +114,16 @@ class _Driving:
 
 def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | None = None,
              progress: Progress | None = None, say: Callable[[str], None] | None = None,
-             wall_clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> DemoRun:
+             wall_clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep) -> DemoRun:
     """Run the demo of ``scenario`` into ``out`` at ``speed_factor`` (see the module documentation).
     ``progress`` follows the work; ``say`` gets a line at each stage (for a command line to print)."""
     if not (math.isfinite(speed_factor) and speed_factor > 0):
         raise ConfigError(f"speed factor {speed_factor!r} must be a number > 0")
     for k, v in enumerate(scenario.fleet):
         if v.driver not in DRIVERS:
-            raise ScenarioError(f"{scenario.source}: fleet[{k}].driver: the demo drives vehicles over their real "
-                                f"links ({' or '.join(DRIVERS)}), not {v.driver!r}")
+            raise ScenarioError(f"{scenario.source}: fleet[{k}].driver: the demo drives vehicles over their "
+                                f"real links ({' or '.join(DRIVERS)}), not {v.driver!r}")
     seed = scenario.seed if seed is None else int(seed)
     tell = say or (lambda line: None)
     wall0 = wall_clock()
@@ -150,8 +151,8 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
                                    "telemetry_period_s": scenario.run.telemetry_period_s, **v.options})
             else:
                 options = {key: val for key, val in v.options.items() if key != "autopilot"}
-                fleet.start_agent(v.id, "mavlink", f"udpout:127.0.0.1:{port}",
-                                  {"target_system": k + 1, "implement": v.implement, "end": "land", **options})
+                options = {"target_system": k + 1, "implement": v.implement, "end": "land", **options}
+                fleet.start_agent(v.id, "mavlink", f"udpout:127.0.0.1:{port}", options)
         tell(f"dispatcher on {fleet.endpoint} (CURVE keys in {fleet.keys_dir}, database {fleet.db}); "
              f"vehicles on UDP ports {', '.join(f'{v}:{p}' for v, p in world.ports.items())}")
         fleet.wait_registered([v.id for v in scenario.fleet])
@@ -181,8 +182,8 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
         timings["sim_s"] = world.t_s
         timings["achieved_speed_factor"] = pacing.speed_factor if pacing is not None else math.nan
         trial = _collect(scenario, seed, fleet.db, world, farm, job_ids, statuses, submitted_at_s, done_at_s)
-        run = DemoRun(scenario, seed, speed_factor, out, farm, trial, world, job_ids, submitted_at_s, done_at_s,
-                      endpoint, agents, exits, stats, timings)
+        run = DemoRun(scenario, seed, speed_factor, out, farm, trial, world, job_ids, submitted_at_s,
+                      done_at_s, endpoint, agents, exits, stats, timings)
     finally:
         if fleet is not None:
             fleet.close()
@@ -221,8 +222,9 @@ def _work(scenario: Scenario, farm: FarmPlan, fleet: DemoFleet, world: DemoWorld
         sleep(POLL_S)
 
 
-def _collect(scenario: Scenario, seed: int, db: Path, world: DemoWorld, farm: FarmPlan, job_ids: dict[str, int],
-             statuses: dict[str, dict[str, Any]], submitted_at_s: float, done_at_s: float | None) -> TrialResult:
+def _collect(scenario: Scenario, seed: int, db: Path, world: DemoWorld, farm: FarmPlan,
+             job_ids: dict[str, int], statuses: dict[str, dict[str, Any]], submitted_at_s: float,
+             done_at_s: float | None) -> TrialResult:
     """The trial report's figures, from the world's observers and the dispatcher's SQLite file."""
     store = Store(db)
     try:

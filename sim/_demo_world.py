@@ -121,7 +121,8 @@ class PlanCursor:
         l2 = v.len2[a:b]
         length = v.cum[a + 1:b + 1] - v.cum[a:b]
         u_max = np.clip(np.divide(reach - v.cum[a:b], length, out=np.ones(b - a), where=length > 0), 0.0, 1.0)
-        u = np.clip(np.divide(px * v.dx[a:b] + py * v.dy[a:b], l2, out=np.zeros(b - a), where=l2 > 0), 0.0, u_max)
+        dot = px * v.dx[a:b] + py * v.dy[a:b]
+        u = np.clip(np.divide(dot, l2, out=np.zeros(b - a), where=l2 > 0), 0.0, u_max)
         ex, ey = px - u * v.dx[a:b], py - u * v.dy[a:b]
         k = int(np.argmin(ex * ex + ey * ey))
         s_new = float(v.cum[a + k] + u[k] * (v.cum[a + k + 1] - v.cum[a + k]))
@@ -206,8 +207,8 @@ class DemoWorld:
             return None
         runner, self._runner = self._runner, None
         stats = runner.stop()
-        self.ecu_stats = {vid: {"watchdog_trips": ecu.watchdog_trips, "holds": ecu.holds, "held_s": ecu.held_s}
-                          for vid, ecu in self.ecus.items()}
+        self.ecu_stats = {vid: {"watchdog_trips": ecu.watchdog_trips, "holds": ecu.holds,
+                                "held_s": ecu.held_s} for vid, ecu in self.ecus.items()}
         with self.world.lock:
             self.metrics.finish()
             for _, recorder in self.coverage.values():

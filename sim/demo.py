@@ -61,9 +61,9 @@ class _Bar:
         if self.bar is None:
             from tqdm import tqdm
 
+            form = "{desc} {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} ha [{elapsed}<{remaining}{postfix}]"
             self.bar = tqdm(total=total_ha, unit="ha", desc="spraying", file=sys.stderr, leave=False,
-                            dynamic_ncols=True, bar_format="{desc} {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} "
-                                                           "ha [{elapsed}<{remaining}{postfix}]")
+                            dynamic_ncols=True, bar_format=form)
         self.bar.n = min(done_ha, total_ha)
         self.bar.set_postfix_str(f"{sim_s / 60:.0f} min of farm time", refresh=False)
         self.bar.refresh()
@@ -96,14 +96,16 @@ class DemoCommand:
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", default="agrifleet-demo", metavar="DIR",
-                            help="output folder: report, database, keys, agent logs (default ./agrifleet-demo)")
+                            help="output folder: report, database, keys, agent logs "
+                                 "(default ./agrifleet-demo)")
         parser.add_argument("--speed-factor", type=_speed_factor, default=DEFAULT_SPEED_FACTOR, metavar="K",
                             help=f"simulated seconds per wall second (default {DEFAULT_SPEED_FACTOR:g})")
         parser.add_argument("--seed", type=int, default=None, metavar="N",
                             help="random seed of the simulation (default: the scenario's)")
         parser.add_argument("--scenario", default=None, metavar="FILE",
                             help="another farm and fleet, in the scenario format of the bundled demo.toml")
-        parser.add_argument("--json", action="store_true", help="print one JSON summary line, no progress bar")
+        parser.add_argument("--json", action="store_true",
+                            help="print one JSON summary line, no progress bar")
         parser.add_argument("--no-open", action="store_true", help="do not open report.html in a browser")
 
     @staticmethod
@@ -153,8 +155,8 @@ class DemoCommand:
             print(f"  criteria not met: {', '.join(failed)}")
         if report["planning"]["notes"]:
             print(f"  {len(report['planning']['notes'])} planner notes in report.json (planning.notes)")
-        print(f"  wrote {', '.join(str(p) for p in written)} (database {out / 'fleet.db'}, keys {out / 'keys'}, "
-              f"agent logs {out / 'logs'})")
+        print(f"  wrote {', '.join(str(p) for p in written)} (database {out / 'fleet.db'}, keys "
+              f"{out / 'keys'}, agent logs {out / 'logs'})")
         if not args.no_open and _can_open_browser():
             import webbrowser
 
@@ -172,7 +174,7 @@ class _PlannerNotes(logging.Filter):
         return record.levelno >= logging.ERROR or not record.name.startswith(self.NAMES)
 
     @classmethod
-    def install(cls) -> "_PlannerNotes":
+    def install(cls) -> _PlannerNotes:
         held = cls()
         for handler in logging.getLogger().handlers:
             handler.addFilter(held)

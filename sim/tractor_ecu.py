@@ -30,7 +30,8 @@ import select
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agrifleet.core.errors import ProtocolError
 from agrifleet.core.vehicle import GroundControl, VehicleState
@@ -212,8 +213,8 @@ class TractorEcu:
             left = start + self.hold_s - self._wall()
             if left <= 0:
                 self._gave_up_on = cmd_t
-                logger.info("ecu %s: no command for %.2f s of wall time; not waiting any more", self.vehicle_id,
-                            self.hold_s)
+                logger.info("ecu %s: no command for %.2f s of wall time; not waiting any more",
+                            self.vehicle_id, self.hold_s)
                 break
             try:
                 select.select([self.sock], [], [], min(left, 0.005))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import itertools
 import json
 import math
 import os
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 from agrifleet.core.cli import main
 from agrifleet.core.errors import ScenarioError
+from agrifleet.core.field_files import sample_farm_path
 from agrifleet.core.implement import build_implement
 from agrifleet.core.plan import PATH_DTYPE, Plan, SegmentKind, Sortie, make_path
 from agrifleet.core.store import JobState, Store
@@ -38,11 +41,12 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def _children_of(out: Path) -> list[str]:
     """Processes still running for the demo in ``out`` (their command lines name its key folder)."""
-    ps = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True, check=False).stdout
-    return [line for line in ps.splitlines() if str(out / "keys") in line and not line.lstrip().startswith("Z")]
+    ps = subprocess.run(["ps", "-ww", "-eo", "stat=,args="], capture_output=True, text=True, check=False)
+    return [line for line in ps.stdout.splitlines()
+            if str(out / "keys") in line and not line.lstrip().startswith("Z")]
 
 
-# --- end to end ---------------------------------------------------------------------------------------------------
+# --- end to end -------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_the_default_demo_works_the_whole_farm_through_the_real_fleet(tmp_path):
@@ -123,8 +127,8 @@ def test_the_default_demo_works_the_whole_farm_through_the_real_fleet(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ps and SIGKILL semantics of Linux")
 def test_interrupting_the_demo_stops_every_process_it_started(tmp_path):
     out = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "agrifleet.core.cli", "demo", "--out", str(out), "--no-open"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    argv = [sys.executable, "-m", "agrifleet.core.cli", "demo", "--out", str(out), "--no-open"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 60
     while len(_children_of(out)) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -138,8 +142,8 @@ def test_interrupting_the_demo_stops_every_process_it_started(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux only")
 def test_a_child_of_the_demo_ends_when_its_parent_is_killed(tmp_path):
     script = ("import os, subprocess, sys, time\n"
-              "p = subprocess.Popen([sys.executable, '-m', 'agrifleet.sim._demo_child', str(os.getpid()), 'sim',"
-              " 'vehicle', '--home', '45.0,10.0', '--mavlink', 'udpin:127.0.0.1:0'])\n"
+              "p = subprocess.Popen([sys.executable, '-m', 'agrifleet.sim._demo_child', str(os.getpid()),"
+              " 'sim', 'vehicle', '--home', '45.0,10.0', '--mavlink', 'udpin:127.0.0.1:0'])\n"
               "print(p.pid, flush=True)\n"
               "time.sleep(60)\n")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -163,15 +167,18 @@ def test_a_child_of_the_demo_ends_when_its_parent_is_killed(tmp_path):
 def test_the_child_wrapper_runs_the_command_only_under_its_parent():
     from agrifleet.sim._demo_child import main as child
 
-    assert child([]) == 2 and child(["x"]) == 2
-    assert child([str(os.getpid() + 10_000_000), "plugins"]) == 0      # not our parent: nothing runs
-    proc = subprocess.run([sys.executable, "-c", "import os, subprocess, sys; sys.exit(subprocess.run([sys.executable,"
-                           " '-m', 'agrifleet.sim._demo_child', str(os.getpid()), 'plugins']).returncode)"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    assert child([]) == 2 and child(["x"]) == 2                      # usage (no prctl on the test process)
+    wrapper = [sys.executable, "-m", "agrifleet.sim._demo_child"]
+    stranger = subprocess.run([*wrapper, "1", "plugins"], capture_output=True, text=True, timeout=60,
+                              check=False)
+    assert stranger.returncode == 0 and not stranger.stdout                 # not its parent: nothing ran
+    parent = ("import os, subprocess, sys\n"
+              f"sys.exit(subprocess.run({wrapper!r} + [str(os.getpid()), 'plugins']).returncode)\n")
+    proc = subprocess.run([sys.executable, "-c", parent], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0 and "agrifleet.commands" in proc.stdout and "demo" in proc.stdout
 
 
-# --- command line errors ------------------------------------------------------------------------------------------
+# --- command line errors ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, message", [
     (["--speed-factor", "0"], "--speed-factor"),
@@ -190,8 +197,7 @@ def test_bad_seed_scenario_or_driver_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "none.toml: cannot read" in err and len(err.strip().splitlines()) == 1
     text = demo_scenario_path().read_text().replace('driver = "mavlink"', 'driver = "sim"', 1)
-    text = text.replace("../../core/data/sample_farm.geojson", str(demo_scenario_path().parents[2] / "core" / "data"
-                                                                  / "sample_farm.geojson"))
+    text = text.replace("../../core/data/sample_farm.geojson", str(sample_farm_path()))
     bad = tmp_path / "sim.toml"
     bad.write_text(text)
     assert main(["demo", "--out", str(tmp_path / "o"), "--scenario", str(bad)]) == 2
@@ -199,7 +205,7 @@ def test_bad_seed_scenario_or_driver_is_one_line_exit_2(tmp_path, capsys):
     assert "fleet[1].driver" in err and "'sim'" in err and not (tmp_path / "o" / "fleet.db").exists()
 
 
-# --- planning the farm --------------------------------------------------------------------------------------------
+# --- planning the farm ------------------------------------------------------------------------------------
 
 def test_roads_are_straight_legs_sampled_every_ten_metres_without_their_end():
     path = _road([(0.0, 0.0), (0.0, 0.0), (25.0, 0.0), (25.0, 40.0)], speed_mps=5.0)
@@ -230,18 +236,16 @@ def test_the_farm_plan_chains_fields_through_gates_and_the_yard():
         assert len(plans) == 3 and all(p.vehicle == vid for p in plans)
         first = plans[0].path[0]
         assert (first["x"], first["y"]) == pytest.approx(starts[vid][:2])      # from the yard
-        for a, b in zip(plans[:-1], plans[1:]):                                # on from where it stopped
+        for a, b in itertools.pairwise(plans):                                 # on from where it stopped
             assert (b.path[0]["x"], b.path[0]["y"]) == pytest.approx((a.path[-1]["x"], a.path[-1]["y"]))
-    for plan, job in zip(farm.plans_of("t1"), sc.jobs, strict=True):           # the tractor enters by the gate
+    for plan, job in zip(farm.plans_of("t1"), sc.jobs, strict=True):    # the tractor enters by the gate
         gx, gy, _ = job.params["gate"]
         assert np.hypot(plan.path["x"] - gx, plan.path["y"] - gy).min() < 1.0
         assert not plan.sorties
     for d in ("d1", "d2"):
         assert sum(len(p.sorties) for p in farm.plans_of(d)) >= 3
-    bad = sc.jobs[0].params | {"gate": [1, 2]}
-    sc2 = type(sc)(**{**{k: getattr(sc, k) for k in sc.__dataclass_fields__},
-                      "jobs": (type(sc.jobs[0])(**{**{k: getattr(sc.jobs[0], k)
-                                                       for k in sc.jobs[0].__dataclass_fields__}, "params": bad}),)})
+    bad_job = dataclasses.replace(sc.jobs[0], params=sc.jobs[0].params | {"gate": [1, 2]})
+    sc2 = dataclasses.replace(sc, jobs=(bad_job,))
     with pytest.raises(ScenarioError, match=r"jobs\[0\]\.params\.gate: must be \[x, y, heading_deg\]"):
         plan_farm(sc2, starts)
 
@@ -266,7 +270,7 @@ def test_the_plan_cursor_follows_the_vehicle_and_never_jumps_to_a_later_crossing
     assert looks == sorted(looks) and looks[-1] == 3 and late.s_m == pytest.approx(134.5)
 
 
-# --- what the world measures --------------------------------------------------------------------------------------
+# --- what the world measures ------------------------------------------------------------------------------
 
 def test_the_ledger_adds_up_applied_area_time_and_serves_the_depot():
     tool = build_implement("sprayer:boom_width_m=12,n_sections=4")
@@ -295,13 +299,14 @@ def test_the_ledger_adds_up_applied_area_time_and_serves_the_depot():
     assert [e["vehicle"] for e in ledger.services] == ["t"] and world.state("t").tank_l == spec.tank_l
 
 
-# --- the page -----------------------------------------------------------------------------------------------------
+# --- the page ---------------------------------------------------------------------------------------------
 
 def _report(completed: bool = True) -> dict:
     vehicle = {"kind": "tractor", "driver": "tractor", "implement": "sprayer", "agent": "agrifleet agent ...",
                "distance_m": 1000.0, "working_distance_m": 800.0, "applied_area_m2": 19200.0,
                "share_of_farm": 0.6, "time_working_s": 600.0, "time_moving_s": 700.0, "busy_s": 720.0,
-               "product_used_l": 192.0, "energy_used_wh": None, "min_battery_pct": None, "sorties_planned": None,
+               "product_used_l": 192.0, "energy_used_wh": None, "min_battery_pct": None,
+               "sorties_planned": None,
                "depot_services": 0, "cross_track": {"rms_m": 0.012, "max_m": 0.03, "samples": 10},
                "fleet_coverage": 1.0, "missions": [1, 4], "missions_complete": 2}
     return {
@@ -311,13 +316,14 @@ def _report(completed: bool = True) -> dict:
                     "depot_services": 3},
         "criteria": [{"name": "coverage_min", "limit": 0.95, "measured": 0.987, "worst": "", "passed": True},
                      {"name": "overlap_max", "limit": 0.01, "measured": 0.05, "worst": "f", "passed": False}],
-        "fields": [{"name": "North <field>", "area_ha": 3.2, "coverage": 0.987, "overlap": 0.05, "skipped_m2": 12.0,
-                    "applied_outside_m2": 3.0, "fleet_coverage": 1.0, "vehicles": ["t1", "<d1>"],
+        "fields": [{"name": "North <field>", "area_ha": 3.2, "coverage": 0.987, "overlap": 0.05,
+                    "skipped_m2": 12.0, "applied_outside_m2": 3.0, "fleet_coverage": 1.0, "vehicles": ["t1", "<d1>"],
                     "state": "complete"}],
-        "vehicles": {"t1": vehicle, "<d1>": dict(vehicle, kind="multirotor", driver="mavlink", energy_used_wh=900.0,
-                                                 min_battery_pct=41.0, sorties_planned=3, depot_services=3)},
-        "fleet": {"dispatcher": "tcp://127.0.0.1:5", "keys": "keys", "database": "fleet.db", "missions_stored": 2,
-                  "agents": {"t1": "agrifleet agent --vehicle t1 --driver tractor"}},
+        "vehicles": {"t1": vehicle, "<d1>": dict(vehicle, kind="multirotor", driver="mavlink",
+                                                 energy_used_wh=900.0, min_battery_pct=41.0, sorties_planned=3,
+                                                 depot_services=3)},
+        "fleet": {"dispatcher": "tcp://127.0.0.1:5", "keys": "keys", "database": "fleet.db",
+                  "missions_stored": 2, "agents": {"t1": "agrifleet agent --vehicle t1 --driver tractor"}},
         "timings": {"wall_s": 30.0, "plan_s": 2.0, "achieved_speed_factor": float("nan")},
         "planning": {"notes": ["transit <leaves> the field"]},
         "events": [{"vehicle": "t1", "code": "low_battery", "severity": "warning", "text": "battery 19 %"}],
@@ -339,7 +345,7 @@ def test_the_page_embeds_its_pictures_and_escapes_every_name():
 
 def test_the_page_tables_hold_one_row_per_vehicle_field_criterion_and_event():
     page = render_html(_report(completed=False), {})
-    tables = re.findall(r"<table>.*?</table>", page, flags=re.S)
+    tables = re.findall(r"<table>.*?</table>", page, flags=re.DOTALL)
     rows = [len(re.findall(r"<tr>", t)) - 1 for t in tables]     # minus the heading row
     assert rows[:3] == [2, 1, 2]              # vehicles, fields, criteria
     assert rows[-1] == 1                      # events

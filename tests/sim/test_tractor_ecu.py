@@ -27,7 +27,8 @@ class Driver:
 
     def command(self, speed: float, seq: int | None = None, engage: bool = True) -> None:
         n = next(self.seq) if seq is None else seq
-        self.sock.sendto(encode(LinkMsg.COMMAND, n, steer=0.0, speed=speed, sections=1, engage=engage), self.ecu)
+        data = encode(LinkMsg.COMMAND, n, steer=0.0, speed=speed, sections=1, engage=engage)
+        self.sock.sendto(data, self.ecu)
 
     def states(self) -> list[dict]:
         out = []

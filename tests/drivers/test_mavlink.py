@@ -332,3 +332,44 @@ def test_fast_lane_frames_match_pymavlink():
         assert not UploadLane.usable(conn)                    # signed links take pymavlink's path
     finally:
         conn.close()
+
+
+def test_fast_lane_spins_only_while_the_vehicle_answers_fast():
+    import socket
+
+    from agrifleet.drivers._mav_fastlane import SPIN_LINK_S, SPIN_MAX_S, UploadLane
+    from agrifleet.sim._mav_proto import load_mavutil
+
+    vehicle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    vehicle.bind(("127.0.0.1", 0))
+    vehicle.settimeout(2.0)
+    conn = load_mavutil().mavlink_connection(f"udpout:127.0.0.1:{vehicle.getsockname()[1]}")
+    lane = UploadLane(conn)
+
+    def exchange(delay_s: float) -> bytes:
+        lane.send(b"item")
+        _, addr = vehicle.recvfrom(64)
+        time.sleep(delay_s)
+        vehicle.sendto(b"request", addr)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            data = lane.recv()
+            if data:
+                return data
+        raise AssertionError("no reply")
+
+    try:
+        with lane.blocking(poll_s=0.01):
+            assert lane.recv() == b""                      # nothing there: back after the poll period
+            for _ in range(8):
+                assert exchange(0.0) == b"request"
+            lane.send(b"item")
+            assert 0.0 < lane.spin_s <= SPIN_MAX_S * (1 + 1e-6)   # a fast link: the next recv may spin
+            vehicle.recvfrom(64)
+            for _ in range(12):
+                exchange(3 * SPIN_LINK_S)                   # a radio: replies take milliseconds
+            lane.send(b"item")
+            assert lane.spin_s == 0.0                       # wait in poll at once, no spinning
+    finally:
+        conn.close()
+        vehicle.close()

@@ -15,6 +15,12 @@ __all__ = ["PUREPYTHON", "kernel"]
 
 PUREPYTHON = os.environ.get("AGRIFLEET_PUREPYTHON", "") not in ("", "0")
 
+# The batch kernels' OpenMP threads wait passively (libgomp reads this when it loads, with the first
+# compiled kernel): a thread spinning at the end of a batch holds a core that, on a shared machine, the
+# batch's other thread (preempted) or other work needs; under load the default spinning made 2 threads slower
+# than 1. Set OMP_WAIT_POLICY to choose otherwise.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def kernel(topic: str, *, reference: bool | None = None) -> ModuleType:
     """The module implementing kernel ``topic``: compiled by default, the numpy reference if asked."""

@@ -106,6 +106,9 @@ def test_the_default_demo_works_the_whole_farm_through_the_real_fleet(tmp_path):
             assert all(m.phase.name == "COMPLETE" and m.done_m > 0 for m in missions)
             for m in missions:
                 assert len(store.plan(m.plan_id)) == m.acked_index + 1    # driven to the last sample
+        for vid, x in v.items():                    # ... and really there: each machine ended its last plan
+            end = store.plan(store.missions(vehicle=vid)[-1].plan_id).path[-1]
+            assert np.hypot(x["final_xy"][0] - end["x"], x["final_xy"][1] - end["y"]) < 5.0, vid
         assert {r["id"]: r["driver"] for r in store.vehicles()} == {"t1": "tractor", "d1": "mavlink",
                                                                     "d2": "mavlink"}
         assert store.telemetry_count() > 30

@@ -286,6 +286,13 @@ TURNS_TGT __m256d tv_rmod(__m256d x) {
     return v;
 }
 
+/* a mod 2 pi in [0, 2 pi) (a = OMPL's mod2pi + 2 pi when negative), 0 within 1e-9 of 2 pi */
+TURNS_TGT __m256d tv_turn_ccw(__m256d a) {
+    __m256d m = tv_rmod(a);
+    m = tv_sel(tv_lt(m, tv(0.0)), _mm256_add_pd(m, tv(2.0 * M_PI)), m);
+    return tv_sel(tv_lt(m, tv(2.0 * M_PI - 1e-9)), m, tv(0.0));
+}
+
 /* x >= -1e-9 (scale + 1): the scalar search's conservative pre-test of a sign */
 TURNS_TGT __m256d tv_maybe(__m256d v, __m256d scale) {
     return tv_ge(v, _mm256_mul_pd(tv(-1e-9), _mm256_add_pd(scale, tv(1.0))));
@@ -320,6 +327,11 @@ TURNS_TGT_FN void turns_rs_bounds(double x, double y, double phi, double s, doub
     unit = tv_sel(_mm256_and_pd(tv_gt(unit, tv(1e-9)), tv_lt(unit, tv(2.0 * M_PI - 1e-9))), unit, zero);
     const __m256d quarter = tv_abs(tv_rmod(_mm256_sub_pd(sphi, tv(0.5 * M_PI))));
     const __m256d turn = tv_abs(tv_rmod(tv(phi)));
+    /* The arcs of 8.10 (t in [0, pi], v in [-pi, 0], v = t + pi/2 - phi modulo 2 pi) make t - v equal to
+       psi = (phi - pi/2) mod 2 pi in [0, 2 pi), or psi + 2 pi: at least psi, tighter than the shorter way
+       round that bounds 8.9 (whose t - v = 2 t - psi modulo 2 pi can reach either). Within 1e-9 of 2 pi,
+       where OMPL's tolerances let t - v wrap, 0. */
+    const __m256d quarter_ccw = tv_turn_ccw(_mm256_sub_pd(sphi, tv(0.5 * M_PI)));
     const __m256d slack = tv(1e-7);                /* a bound must not exceed the length: room for rounding */
     for (int b = 0; b < 2; b++) {
         const __m256d gx = _mm256_mul_pd(TURNS_SX, tv(b ? xb : x)), gy = _mm256_mul_pd(TURNS_SY, tv(b ? yb : y));
@@ -350,7 +362,7 @@ TURNS_TGT_FN void turns_rs_bounds(double x, double y, double phi, double s, doub
         {   /* 8.10 */
             __m256d ok = _mm256_and_pd(tv_ge(n2, tv(4.0 - 1e-9)), tv_maybe(xi, n2));
             ok = _mm256_and_pd(ok, tv_maybe(_mm256_fmsub_pd(vc, eta, _mm256_mul_pd(ss, xi)), n2));
-            _mm256_storeu_pd(lb[7 + 2 * b], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(_mm256_add_pd(_mm256_sqrt_pd(n2), tv(0.5 * M_PI - 2.0)), quarter), slack), inf));
+            _mm256_storeu_pd(lb[7 + 2 * b], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(_mm256_add_pd(_mm256_sqrt_pd(n2), tv(0.5 * M_PI - 2.0)), quarter_ccw), slack), inf));
         }
         if (b == 1)
             continue;

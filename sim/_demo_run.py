@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import shapely
 from agrifleet.core.errors import ConfigError, ScenarioError
 from agrifleet.core.plan import Plan
 from agrifleet.core.store import MissionRow, Store
@@ -29,6 +28,7 @@ from ._demo_plan import FarmPlan, plan_farm
 from ._demo_world import DemoWorld, PlanCursor
 from ._metrics import PlanView, TrialMetrics
 from ._report import JobRecord, TrialRecord, TrialResult, build_result
+from .runner import start_poses
 from .scenario import Scenario
 
 __all__ = ["DemoRun", "Progress", "run_demo"]
@@ -60,19 +60,6 @@ class DemoRun:
     agent_exit: dict[str, int | None]
     dispatcher_stats: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _starts(scenario: Scenario) -> dict[str, tuple[float, float, float]]:
-    """Given start poses, else side by side 15 m apart, 12 m south of the fields (as trials line them up)."""
-    minx, miny, _, _ = shapely.union_all([f.field.boundary for f in scenario.fields]).bounds
-    out, k = {}, 0
-    for v in scenario.fleet:
-        if v.start is not None:
-            out[v.id] = v.start
-        else:
-            out[v.id] = (minx + 5.0 + 15.0 * k, miny - 12.0, math.pi / 2)
-            k += 1
-    return out
 
 
 class _Driving:
@@ -131,7 +118,7 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    starts = _starts(scenario)
+    starts = start_poses(scenario)
     farm = plan_farm(scenario, starts)
     timings = {"plan_s": farm.wall_s}
     tell(f"planned {len(farm.jobs)} fields for {len(scenario.fleet)} vehicles in {farm.wall_s:.1f} s")

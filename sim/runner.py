@@ -54,7 +54,7 @@ from .coverage import CoverageMap, CoverageRecorder
 from .scenario import JobEntry, Scenario
 from .world import World
 
-__all__ = ["TrialResult", "run_trial"]
+__all__ = ["TrialResult", "run_trial", "start_poses"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,20 @@ def run_trial(scenario: Scenario, seed: int | None = None, *, speed_factor: floa
     seed = scenario.seed if seed is None else int(seed)
     trial = _Trial(scenario, seed, speed_factor, progress, wall_clock, sleep)
     return trial.run()
+
+
+def start_poses(scenario: Scenario) -> dict[str, tuple[float, float, float]]:
+    """Where the vehicles start (x, y, heading rad): given start poses, else side by side 15 m apart, 12 m
+    south of the fields, facing north."""
+    minx, miny, _, _ = shapely.union_all([f.field.boundary for f in scenario.fields]).bounds
+    out, k = {}, 0
+    for v in scenario.fleet:
+        if v.start is not None:
+            out[v.id] = v.start
+        else:
+            out[v.id] = (minx + 5.0 + 15.0 * k, miny - 12.0, math.pi / 2)
+            k += 1
+    return out
 
 
 @dataclass(slots=True)
@@ -121,16 +135,7 @@ class _Trial:
         return self.schedule is not None and self.schedule.link_down(vehicle)
 
     def _starts(self) -> dict[str, tuple[float, float, float]]:
-        """Given start poses, else side by side 15 m apart, 12 m south of the fields, facing north."""
-        minx, miny, _, _ = shapely.union_all([f.field.boundary for f in self.sc.fields]).bounds
-        out, k = {}, 0
-        for v in self.sc.fleet:
-            if v.start is not None:
-                out[v.id] = v.start
-            else:
-                out[v.id] = (minx + 5.0 + 15.0 * k, miny - 12.0, math.pi / 2)
-                k += 1
-        return out
+        return start_poses(self.sc)
 
     def _build(self) -> None:
         sc, run, world = self.sc, self.sc.run, self.world

@@ -26,12 +26,12 @@ from agrifleet.core.store import JobState, Store
 from agrifleet.core.vehicle import GroundControl
 from agrifleet.sim._demo_html import PICTURES, render_html
 from agrifleet.sim._demo_plan import _prefixed, _road, plan_farm
-from agrifleet.sim._demo_run import _starts
 from agrifleet.sim._demo_world import Ledger, PlanCursor
 from agrifleet.sim._metrics import PlanView
 from agrifleet.sim.coverage import section_edges
 from agrifleet.sim.demo import demo_scenario_path
 from agrifleet.sim.energy import payload_from_implement
+from agrifleet.sim.runner import start_poses
 from agrifleet.sim.scenario import load_scenario
 from agrifleet.sim.vehicles import EXAMPLE_TRACTOR, TractorModel
 from agrifleet.sim.world import World
@@ -231,7 +231,7 @@ def test_a_prefix_keeps_sorties_on_their_samples():
 
 def test_the_farm_plan_chains_fields_through_gates_and_the_yard():
     sc = load_scenario(demo_scenario_path())
-    starts = _starts(sc)
+    starts = start_poses(sc)
     farm = plan_farm(sc, starts)
     assert [j.entry.field for j in farm.jobs] == ["Creek field", "Pond field", "North field"]
     for vid in ("t1", "d1", "d2"):

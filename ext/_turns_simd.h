@@ -40,7 +40,7 @@ static int turns_simd_detect(void) {
 
 #if TURNS_SIMD_COMPILED
 #define TURNS_TGT __attribute__((target("avx2,fma"), always_inline)) static inline
-#define TURNS_TGT_FN __attribute__((target("avx2,fma"))) static
+#define TURNS_TGT_FN __attribute__((target("avx2,fma"), unused)) static
 
 TURNS_TGT __m256d tv(double x) { return _mm256_set1_pd(x); }
 TURNS_TGT __m256d tv_abs(__m256d x) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), x); }
@@ -293,6 +293,53 @@ TURNS_TGT __m256d tv_turn_ccw(__m256d a) {
     return tv_sel(tv_lt(m, tv(2.0 * M_PI - 1e-9)), m, tv(0.0));
 }
 
+/* atan2(y, x) to within 1e-3 rad, for bounds: the ratio from single-precision reciprocals (relative error
+   < 4e-4 with the exponents scaled out), atan on [0, 1] from Abramowitz & Stegun 4.4.49 (error < 1e-5). */
+TURNS_TGT __m256d tv_atan2_rough(__m256d y, __m256d x) {
+    const __m256d ax = tv_abs(x), ay = tv_abs(y);
+    const __m256d num = _mm256_min_pd(ax, ay), den = _mm256_max_pd(ax, ay);
+    const __m256d scale = _mm256_castsi256_pd(_mm256_sub_epi64(
+        _mm256_set1_epi64x(0x7FE0000000000000LL), _mm256_and_si256(_mm256_castpd_si256(den), _mm256_set1_epi64x(0x7FF0000000000000LL))));
+    __m256d z = _mm256_cvtps_pd(_mm_mul_ps(_mm256_cvtpd_ps(_mm256_mul_pd(num, scale)),
+                                           _mm_rcp_ps(_mm256_cvtpd_ps(_mm256_mul_pd(den, scale)))));
+    z = _mm256_max_pd(_mm256_min_pd(z, tv(1.0)), tv(0.0));            /* also 0 / 0 */
+    const __m256d z2 = _mm256_mul_pd(z, z);
+    __m256d p = tv(0.0208351);
+    p = _mm256_fmadd_pd(p, z2, tv(-0.0851330));
+    p = _mm256_fmadd_pd(p, z2, tv(0.1801410));
+    p = _mm256_fmadd_pd(p, z2, tv(-0.3302995));
+    p = _mm256_fmadd_pd(p, z2, tv(0.9998660));
+    __m256d a = _mm256_mul_pd(p, z);
+    a = tv_sel(tv_gt(ay, ax), _mm256_sub_pd(tv(0.5 * M_PI), a), a);
+    a = tv_sel(tv_lt(x, tv(0.0)), _mm256_sub_pd(tv(M_PI), a), a);
+    return _mm256_or_pd(a, _mm256_and_pd(y, tv(-0.0)));
+}
+
+/* A lower bound of t + ((t - m) mod 2 pi) over the arcs a formula can accept: t = angle(cx, cy) in [0, pi]
+   (cy >= 0 by the pre-test), known to within 1e-3 from tv_atan2_rough, and the mod in [0, pi] (the second
+   arc). With t >= m the sum is 2 t - m; with t <= m - pi it is 2 t - m + 2 pi (no other t has its mod in
+   [0, pi]); each case at its smallest t. m in [0, 2 pi). Without a feasible case (a candidate its formula
+   will refuse anyway) the shorter way round, min(m, 2 pi - m). */
+TURNS_TGT __m256d tv_arc_sum(__m256d cx, __m256d cy, __m256d m) {
+    const __m256d t = tv_atan2_rough(cy, cx), margin = tv(1e-9);
+    const __m256d lo = _mm256_max_pd(_mm256_sub_pd(t, tv(2e-3)), tv(0.0));
+    const __m256d hi = _mm256_add_pd(t, tv(2e-3));
+    const __m256d two_pi = tv(2.0 * M_PI), inf = tv(INFINITY);
+    const __m256d ta = _mm256_max_pd(lo, m);
+    const __m256d a = tv_sel(_mm256_cmp_pd(ta, _mm256_add_pd(_mm256_min_pd(hi, tv(M_PI)), margin), _CMP_LE_OQ),
+                             _mm256_fmsub_pd(tv(2.0), ta, m), inf);
+    const __m256d b = tv_sel(_mm256_cmp_pd(lo, _mm256_add_pd(_mm256_sub_pd(m, tv(M_PI)), margin), _CMP_LE_OQ),
+                             _mm256_add_pd(_mm256_fmsub_pd(tv(2.0), lo, m), two_pi), inf);
+    const __m256d best = _mm256_min_pd(a, b);
+    return tv_sel(tv_lt(best, inf), best, _mm256_min_pd(m, _mm256_sub_pd(two_pi, m)));
+}
+
+/* a mod 2 pi in [0, 2 pi) */
+TURNS_TGT __m256d tv_mod2pi(__m256d a) {
+    const __m256d m = tv_rmod(a);
+    return tv_sel(tv_lt(m, tv(0.0)), _mm256_add_pd(m, tv(2.0 * M_PI)), m);
+}
+
 /* x >= -1e-9 (scale + 1): the scalar search's conservative pre-test of a sign */
 TURNS_TGT __m256d tv_maybe(__m256d v, __m256d scale) {
     return tv_ge(v, _mm256_mul_pd(tv(-1e-9), _mm256_add_pd(scale, tv(1.0))));
@@ -325,13 +372,13 @@ TURNS_TGT_FN void turns_rs_bounds(double x, double y, double phi, double s, doub
     __m256d unit = tv_rmod(sphi);
     unit = tv_sel(tv_lt(unit, zero), _mm256_add_pd(unit, two_pi), unit);
     unit = tv_sel(_mm256_and_pd(tv_gt(unit, tv(1e-9)), tv_lt(unit, tv(2.0 * M_PI - 1e-9))), unit, zero);
-    const __m256d quarter = tv_abs(tv_rmod(_mm256_sub_pd(sphi, tv(0.5 * M_PI))));
     const __m256d turn = tv_abs(tv_rmod(tv(phi)));
     /* The arcs of 8.10 (t in [0, pi], v in [-pi, 0], v = t + pi/2 - phi modulo 2 pi) make t - v equal to
        psi = (phi - pi/2) mod 2 pi in [0, 2 pi), or psi + 2 pi: at least psi, tighter than the shorter way
        round that bounds 8.9 (whose t - v = 2 t - psi modulo 2 pi can reach either). Within 1e-9 of 2 pi,
        where OMPL's tolerances let t - v wrap, 0. */
     const __m256d quarter_ccw = tv_turn_ccw(_mm256_sub_pd(sphi, tv(0.5 * M_PI)));
+    const __m256d m_turn = tv_mod2pi(sphi), m_quarter = tv_mod2pi(_mm256_sub_pd(sphi, tv(0.5 * M_PI)));
     const __m256d slack = tv(1e-7);                /* a bound must not exceed the length: room for rounding */
     for (int b = 0; b < 2; b++) {
         const __m256d gx = _mm256_mul_pd(TURNS_SX, tv(b ? xb : x)), gy = _mm256_mul_pd(TURNS_SY, tv(b ? yb : y));
@@ -353,7 +400,8 @@ TURNS_TGT_FN void turns_rs_bounds(double x, double y, double phi, double s, doub
             const __m256d cy = _mm256_fmsub_pd(w, xi, _mm256_mul_pd(tv(2.0), eta));
             __m256d ok = _mm256_and_pd(tv_ge(n2, tv(4.0 - 1e-9)), _mm256_cmp_pd(_mm256_sub_pd(tv(2.0), w), tv(1e-9), _CMP_LE_OQ));
             ok = _mm256_and_pd(ok, _mm256_and_pd(tv_maybe(cy, n2), tv_maybe(_mm256_fmadd_pd(vc, cx, _mm256_mul_pd(ss, cy)), n2)));
-            _mm256_storeu_pd(lb[6 + 2 * b], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(_mm256_add_pd(w, tv(0.5 * M_PI - 2.0)), quarter), slack), inf));
+            const __m256d arcs = tv_arc_sum(cx, cy, m_quarter);          /* t - v, v = -((t - m) mod 2 pi) */
+            _mm256_storeu_pd(lb[6 + 2 * b], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(_mm256_add_pd(w, tv(0.5 * M_PI - 2.0)), arcs), slack), inf));
         }
         /* centre term (x + sin phi, y - 1 - cos phi): 8.2, 8.7, 8.8, 8.10, 8.11 */
         xi = _mm256_add_pd(gx, ss);
@@ -371,13 +419,13 @@ TURNS_TGT_FN void turns_rs_bounds(double x, double y, double phi, double s, doub
             __m256d cx = _mm256_fmsub_pd(w, xi, _mm256_mul_pd(tv(2.0), eta));
             __m256d cy = _mm256_fmadd_pd(w, eta, _mm256_mul_pd(tv(2.0), xi));
             __m256d ok = _mm256_and_pd(big, _mm256_and_pd(tv_maybe(cy, n2), tv_maybe(_mm256_fmsub_pd(cy, vc, _mm256_mul_pd(cx, ss)), n2)));
-            _mm256_storeu_pd(lb[1], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(w, turn), slack), inf));
+            _mm256_storeu_pd(lb[1], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(w, tv_arc_sum(cx, cy, m_turn)), slack), inf));
             const __m256d u = _mm256_sub_pd(tv(4.0), w);
             cx = _mm256_fnmadd_pd(w, eta, _mm256_mul_pd(tv(-2.0), xi));
             cy = _mm256_fmsub_pd(w, xi, _mm256_mul_pd(tv(2.0), eta));
             ok = _mm256_and_pd(_mm256_and_pd(big, _mm256_cmp_pd(u, tv(1e-9), _CMP_LE_OQ)),
                                _mm256_and_pd(tv_maybe(cy, n2), tv_maybe(_mm256_fmsub_pd(cy, vc, _mm256_mul_pd(cx, ss)), n2)));
-            _mm256_storeu_pd(lb[10], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(_mm256_sub_pd(tv(M_PI), u), turn), slack), inf));
+            _mm256_storeu_pd(lb[10], tv_sel(ok, _mm256_sub_pd(_mm256_add_pd(_mm256_sub_pd(tv(M_PI), u), tv_arc_sum(cx, cy, m_turn)), slack), inf));
         }
         {   /* C C C C: the two middle arcs are |u| = acos(rho) >= sqrt(2 (1 - rho)) each */
             __m256d u = _mm256_mul_pd(tv(0.25), _mm256_add_pd(tv(2.0), _mm256_sqrt_pd(n2)));

@@ -128,7 +128,12 @@ class _PathBuilder:
         step = np.hypot(np.diff(path["x"]), np.diff(path["y"]))
         drop = np.append((step < 1e-3) & (path["direction"][1:] == path["direction"][:-1]), False)
         drop[0] = False
-        return path[~drop]
+        path = path[~drop]
+        # A cusp keeps both samples, made to coincide: a sliver across it would read as a sideways step.
+        step = np.hypot(np.diff(path["x"]), np.diff(path["y"]))
+        cusp = np.flatnonzero((step < 1e-3) & (path["direction"][1:] != path["direction"][:-1]))
+        path["x"][cusp], path["y"][cusp] = path["x"][cusp + 1], path["y"][cusp + 1]
+        return path
 
 
 _SWATH_SAMPLE_M = 10.0  # progress, pause and resume work sample by sample: a broken pass resumes mid-way
@@ -142,14 +147,35 @@ def _swath_samples(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.column_stack([xy, np.full(n + 1, heading), np.ones(n + 1)])
 
 
+@dataclass(frozen=True, slots=True)
+class _OpenSwath:
+    """The last swath of the cells, left open until the way on from its end is known."""
+
+    start: np.ndarray       # (x, y)
+    end: np.ndarray         # (x, y)
+    heading: float
+    swath_id: int
+    slack_m: float          # its end's slanted extension (see Connector.turn)
+
+    @property
+    def end_pose(self) -> np.ndarray:
+        return np.array([self.end[0], self.end[1], self.heading])
+
+    @property
+    def length_m(self) -> float:
+        return float(np.hypot(*(self.end - self.start)))
+
+    def close(self, build: "_PathBuilder", back_m: float = 0.0) -> None:
+        end = self.end - back_m * np.array([math.cos(self.heading), math.sin(self.heading)])
+        build.add(_swath_samples(self.start, end), SegmentKind.SWATH, self.swath_id)
+
+
 def _drive_cells(routes: list[CellRoute], swath_set: SwathSet, conn: Connector, build: _PathBuilder,
-                 first_swath_id: int) -> tuple[np.ndarray | None, int]:
-    """Swaths of every cell with the turns and transits between them; returns the final pose."""
+                 first_swath_id: int) -> tuple[_OpenSwath | None, int]:
+    """Swaths of every cell with the turns and transits between them; the last swath is left open."""
     angle = swath_set.angle_rad
-    plan_pose: np.ndarray | None = None
     swath_id = first_swath_id
-    pending: tuple[np.ndarray, np.ndarray, int] | None = None  # (start xy, end xy, id) of the open swath
-    pending_slack = 0.0
+    pending: _OpenSwath | None = None
     for route in routes:
         first_in_cell = True
         for idx, d in zip(route.order, route.directions):
@@ -161,26 +187,18 @@ def _drive_cells(routes: list[CellRoute], swath_set: SwathSet, conn: Connector, 
             start_slack = (s.core_start_m - s.start_m) if d > 0 else (s.end_m - s.core_end_m)
             end_slack = (s.end_m - s.core_end_m) if d > 0 else (s.core_start_m - s.start_m)
             if pending is not None:
-                p_start, p_end, p_id = pending
-                exit_pose = np.array([p_end[0], p_end[1], plan_pose[2]])
                 entry_pose = np.array([start[0], start[1], heading])
                 pieces, cut_a, cut_b = conn.turn(
-                    exit_pose, entry_pose, max(0.0, pending_slack), max(0.0, start_slack),
-                    0.5 * float(np.hypot(*(p_end - p_start))), 0.5 * float(np.hypot(*(end - start))),
+                    pending.end_pose, entry_pose, max(0.0, pending.slack_m), max(0.0, start_slack),
+                    0.5 * pending.length_m, 0.5 * float(np.hypot(*(end - start))),
                     SegmentKind.TRANSIT if first_in_cell else SegmentKind.TURN)
-                p_end = p_end - cut_a * np.array([math.cos(plan_pose[2]), math.sin(plan_pose[2])])
-                build.add(_swath_samples(p_start, p_end), SegmentKind.SWATH, p_id)
+                pending.close(build, cut_a)
                 build.add_pieces(pieces)
                 start = start + cut_b * np.array([math.cos(heading), math.sin(heading)])
-            pending = (start, end, swath_id)
-            pending_slack = end_slack
-            plan_pose = np.array([end[0], end[1], heading])
+            pending = _OpenSwath(start, end, heading, swath_id, end_slack)
             swath_id += 1
             first_in_cell = False
-    if pending is not None:
-        p_start, p_end, p_id = pending
-        build.add(_swath_samples(p_start, p_end), SegmentKind.SWATH, p_id)
-    return plan_pose, swath_id
+    return pending, swath_id
 
 
 def headland_passes_needed(params: CoverageParams) -> int:
@@ -212,23 +230,32 @@ def plan_polygon(boundary: Polygon, params: CoverageParams) -> tuple[np.ndarray,
     allowed = boundary.buffer(-(0.5 * w + margin))
     build = _PathBuilder(params)
     layout = None
-    pose = None
+    last_swath = None
     swath_id = 0
     if not heads.inner.is_empty and not allowed.is_empty:
         layout = choose_angle(heads.inner, allowed, conn.clearance, params)
-        pose, swath_id = _drive_cells(layout.routes, layout.swath_set, conn, build, 0)
+        last_swath, swath_id = _drive_cells(layout.routes, layout.swath_set, conn, build, 0)
+    pose = last_swath.end_pose if last_swath is not None else None
     headland_transit = 0.0
     for ring in _pass_order(heads.passes, pose):
         if pose is None:
             build.add(_first_loop(ring), SegmentKind.HEADLAND, swath_id)
         else:
-            joins, loop = conn.onto_pass(pose, ring)
+            if last_swath is not None:
+                joins, loop, back = conn.onto_pass(pose, ring, max(0.0, last_swath.slack_m),
+                                                   0.5 * last_swath.length_m)
+                last_swath.close(build, back)
+                last_swath = None
+            else:
+                joins, loop, _ = conn.onto_pass(pose, ring)
             build.add_pieces(joins)
             headland_transit += sum(p.length_m for p in joins)
             build.add(loop.samples, SegmentKind.HEADLAND, swath_id)
         last = build.chunks[-1][-1]
         pose = np.array([last["x"], last["y"], last["heading"]])
         swath_id += 1
+    if last_swath is not None:      # no headland passes: the plan ends with the last swath
+        last_swath.close(build)
     path = build.path()
     if len(path) < 2:
         raise PlanError("the field is too small for this working width and turning radius")

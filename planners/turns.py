@@ -124,34 +124,44 @@ class Connector:
              kind: SegmentKind = SegmentKind.TURN) -> tuple[list[Piece], float, float]:
         """Pieces from the end of one swath to the start of the next.
 
-        ``exit_slack_m``/``entry_slack_m`` say how far the swath ends may be pulled back (towards the inner
-        field) at no loss of coverage; ``exit_max_m``/``entry_max_m`` how far they can be pulled back at
-        all (the swaths' lengths). Returns the pieces and the pull-backs used.
+        ``exit_slack_m``/``entry_slack_m`` are how far the swath ends reach past the part of the swath
+        that is inside the inner field across its whole width (a slanted end's extension: pulling it back
+        uncovers a corner triangle, never a whole strip); ``exit_max_m``/``entry_max_m`` how far they can
+        be pulled back at all. Returns the pieces and the pull-backs used.
         """
         samples = self.curve(exit_pose, entry_pose)
         if self.is_clear(samples):
             return [Piece(samples, kind)], 0.0, 0.0
-        for frac in (0.25, 0.5, 1.0):
-            da, db = exit_slack_m * frac, entry_slack_m * frac
-            if da <= 0 and db <= 0:
-                continue
-            a, b = _back(exit_pose, da), _back(entry_pose, -db)
-            samples = self.curve(a, b)
-            if self.is_clear(samples):
-                return [Piece(samples, kind)], da, db
+        # Pulling a slanted end back by a fraction f of its extension leaves f^2 of the corner triangle
+        # uncovered: a quarter at most before trying longer curves.
+        for frac in (0.25, 0.5):
+            found = self._pulled_back(exit_pose, entry_pose, exit_slack_m * frac, entry_slack_m * frac, kind)
+            if found is not None:
+                return found
         other = self._other_words(exit_pose, entry_pose)
         if other is not None:
             return [Piece(other, kind)], 0.0, 0.0
-        # Last resort before the road: end the swaths short of the field's end (a narrow headland that
-        # leaves no room to turn) -- a little less coverage, but a plan the machine can drive.
-        for extra in (0.5, 1.0, 1.5, 2.0, 3.0):
-            da = min(exit_slack_m + extra * self.radius_m, exit_max_m)
-            db = min(entry_slack_m + extra * self.radius_m, entry_max_m)
-            a, b = _back(exit_pose, da), _back(entry_pose, -db)
-            samples = self.curve(a, b)
-            if self.is_clear(samples):
-                return [Piece(samples, kind)], da, db
+        # Along the headland road before giving up ground: a swath that ends beside an obstacle's
+        # headland has no room to turn there, but the pass round the obstacle takes it to the next one.
+        road = self._road_route(exit_pose, entry_pose, kind)
+        if road is not None:
+            return road, 0.0, 0.0
+        # Last resort: end the swaths short of the field's end (a narrow headland that leaves no room to
+        # turn and no road) -- a little less coverage, but a plan the machine can drive.
+        for extra in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
+            found = self._pulled_back(exit_pose, entry_pose, min(exit_slack_m + extra * self.radius_m, exit_max_m),
+                                      min(entry_slack_m + extra * self.radius_m, entry_max_m), kind)
+            if found is not None:
+                return found
         return self.transit(exit_pose, entry_pose, kind), 0.0, 0.0
+
+    def _pulled_back(self, exit_pose: np.ndarray, entry_pose: np.ndarray, exit_back_m: float,
+                     entry_back_m: float, kind: SegmentKind) -> tuple[list[Piece], float, float] | None:
+        """The curve between the swath ends pulled back by the given distances, if it is clear."""
+        if exit_back_m <= 0 and entry_back_m <= 0:
+            return None
+        samples = self.curve(_back(exit_pose, exit_back_m), _back(entry_pose, -entry_back_m))
+        return ([Piece(samples, kind)], exit_back_m, entry_back_m) if self.is_clear(samples) else None
 
     def _other_words(self, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         """The shortest clear curve among all six Dubins words (forward-only curves suit any machine)."""
@@ -176,23 +186,29 @@ class Connector:
         direct = self.curve(a, b)
         if self.is_clear(direct):
             return [Piece(direct, kind)]
-        best: list[Piece] | None = None
-        best_len = math.inf
         other = self._other_words(a, b)
-        if other is not None:
-            best, best_len = [Piece(other, kind)], Piece(other, kind).length_m
-        for road in self.roads:
-            pieces = self._via_road(road, a, b, kind)
-            if pieces is not None:
-                total = sum(p.length_m for p in pieces)
-                if total < best_len:
-                    best, best_len = pieces, total
+        best = self._road_route(a, b, kind, Piece(other, kind).length_m if other is not None else math.inf)
+        if best is None and other is not None:
+            best = [Piece(other, kind)]
         if best is not None:
             return best
         self.fallbacks += 1
         logger.warning("no clear connection from (%.1f, %.1f) to (%.1f, %.1f); using the direct curve",
                        a[0], a[1], b[0], b[1])
         return [Piece(direct, kind)]
+
+    def _road_route(self, a: np.ndarray, b: np.ndarray, kind: SegmentKind,
+                    shorter_than_m: float = math.inf) -> list[Piece] | None:
+        """The shortest clear way from ``a`` to ``b`` along one headland road, if shorter than given."""
+        best: list[Piece] | None = None
+        best_len = shorter_than_m
+        for road in self.roads:
+            pieces = self._via_road(road, a, b, kind)
+            if pieces is not None:
+                total = sum(p.length_m for p in pieces)
+                if total < best_len:
+                    best, best_len = pieces, total
+        return best
 
     def _join_options(self, road: _Road, i: int, count: int = 8) -> np.ndarray:
         spacing = max(1, int(round(self.radius_m / max(self.step_m, 1e-9))))
@@ -208,7 +224,7 @@ class Connector:
                                          np.repeat(b[None], len(off), 0), self.radius_m, self.curve_kind)
         combos = sorted((on_len[p] + road.ahead(onto[p], off[q]) + off_len[q], p, q)
                         for p in range(len(onto)) for q in range(len(off)))
-        for _, p, q in combos[:12]:
+        for _, p, q in combos:
             j, k = int(onto[p]), int(off[q])
             first = self.curve(a, road.pose(j))
             if not self.is_clear(first):
@@ -220,21 +236,48 @@ class Connector:
         return None
 
     # --- headland passes -------------------------------------------------------------------------------
-    def onto_pass(self, pose: np.ndarray, ring: HeadlandPass) -> tuple[list[Piece], Piece]:
-        """Join the pass ``ring`` from ``pose`` and drive it once round: (connection pieces, the pass)."""
+    def onto_pass(self, pose: np.ndarray, ring: HeadlandPass, slack_m: float = 0.0,
+                  max_back_m: float = 0.0) -> tuple[list[Piece], Piece, float]:
+        """Join the pass ``ring`` from ``pose`` and drive it once round.
+
+        ``pose`` ends a swath whose slanted extension is ``slack_m`` long (see :meth:`turn`) and that may
+        be pulled back by ``max_back_m`` at all: a forward-only machine whose last swath runs into an acute corner cannot
+        turn out of it. Returns the connection pieces, the pass, and the pull-back used.
+        """
+        steps = [0.0] + [f * slack_m for f in (0.25, 0.5)] + [slack_m + k * self.radius_m
+                                                              for k in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)]
+        for back in dict.fromkeys(min(b, max_back_m) for b in steps if b >= 0.0):
+            found = self._clear_join(_back(pose, back), ring)
+            if found is not None:
+                return found[0], found[1], back
         road = _Road.from_pass(ring, False)
-        i = road.nearest(pose[:2])
-        options = self._join_options(road, i)
-        lengths, _, _ = shortest_lengths(np.repeat(pose[None], len(options), 0),
-                                         np.array([road.pose(j) for j in options]), self.radius_m,
-                                         self.curve_kind)
-        for p in np.argsort(lengths):
-            j = int(options[p])
-            join = self.curve(pose, road.pose(j))
-            if self.is_clear(join):
-                return [Piece(join, SegmentKind.TRANSIT)], Piece(road.loop(j), SegmentKind.HEADLAND)
-        j = int(options[int(np.argmin(lengths))])
-        return self.transit(pose, road.pose(j)), Piece(road.loop(j), SegmentKind.HEADLAND)
+        j = road.nearest(pose[:2])
+        return self.transit(pose, road.pose(j)), Piece(road.loop(j), SegmentKind.HEADLAND), 0.0
+
+    def _clear_join(self, pose: np.ndarray, ring: HeadlandPass) -> tuple[list[Piece], Piece] | None:
+        """The shortest clear curve from ``pose`` onto ``ring``, driven either way round and joined
+        anywhere (the points ahead of the nearest one first, then the rest one turning radius apart)."""
+        spacing = max(1, int(round(self.radius_m / max(self.step_m, 1e-9))))
+        near_groups, rest_groups = [], []
+        for road in (_Road.from_pass(ring, False), _Road.from_pass(ring, True)):
+            n = len(road.points)
+            i = road.nearest(pose[:2])
+            near = (i + spacing * np.arange(8)) % n
+            for options, groups in ((near, near_groups), (np.setdiff1d((i + np.arange(0, n, spacing)) % n, near),
+                                                          rest_groups)):
+                lengths, _, _ = shortest_lengths(np.repeat(pose[None], len(options), 0),
+                                                 np.array([road.pose(j) for j in options]), self.radius_m,
+                                                 self.curve_kind)
+                groups.append((road, options, lengths))
+        for groups in (near_groups, rest_groups):
+            ranked = sorted((float(length), k, int(j)) for k, (_, options, lengths) in enumerate(groups)
+                            for j, length in zip(options, lengths))
+            for _, k, j in ranked:
+                road = groups[k][0]
+                join = self.curve(pose, road.pose(j))
+                if self.is_clear(join):
+                    return [Piece(join, SegmentKind.TRANSIT)], Piece(road.loop(j), SegmentKind.HEADLAND)
+        return None
 
 
 def _mod2pi(x: float) -> float:

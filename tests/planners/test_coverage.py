@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, assume, example, given, note, settings
 from hypothesis import strategies as st
+from shapely import wkt
 from shapely.geometry import Polygon
 
 from agrifleet.core.field import Field
@@ -109,6 +110,31 @@ def test_planner_plugin_plans_every_field():
     assert all(p.metrics.boundary_violations == 0 for p in plans)
 
 
+# Fields Hypothesis once found, kept: a swath ending beside an obstacle's headland (the road round the
+# obstacle, not shortened swaths), a last swath running into an acute corner (no way out for a forward-only
+# machine unless pulled back), slanted ends under loop turns, and a reversing join onto a headland pass.
+_FOUND = [
+    ("POLYGON ((-57.7763 166.7973, -113.9331 148.8276, -172.0659 -44.9755, -31.7408 -170.4079, "
+     "24.5692 -182.8769, -57.7763 166.7973), (-80.4637 -5.8548, -83.7605 3.742, -82.2992 4.3423, "
+     "-73.3589 3.0028, -72.9466 -0.3073, -77.4011 -5.5817, -80.4637 -5.8548))", 6.453125, 5.0, 1, "dubins"),
+    ("POLYGON ((9.4484 79.4401, -38.6294 70.0555, -71.6527 35.5793, -78.9653 12.8252, -19.3744 -77.6185, "
+     "9.4484 79.4401))", 3.0, 6.0, 1, "dubins"),
+    ("POLYGON ((-30.3108 74.0355, -67.4963 42.9447, -36.1464 -71.3683, -25.4344 -75.8492, 60.5829 -52.2467, "
+     "-30.3108 74.0355))", 6.0, 6.0, 1, "dubins"),
+    ("POLYGON ((-3.5529 98.9947, -59.6807 182.1056, -120.1966 37.1259, -99.0196 -105.4826, 82.7418 -166.7022, "
+     "133.6473 -20.7849, -3.5529 98.9947), (3.4947 -95.6638, 1.4776 -93.2394, 0.3847 -75.2815, "
+     "3.0969 -73.6474, 19.0431 -77.5658, 12.7746 -92.8817, 10.2107 -93.8217, 3.4947 -95.6638))",
+     3.0, 2.0, 1, "reeds-shepp"),
+]
+
+
+def _with_found_examples(test):
+    for text, width, radius, passes, turns in _FOUND:
+        test = example(wkt.loads(text), width, radius, passes, turns)(test)
+    return test
+
+
+@_with_found_examples
 @given(fields_with_holes(), st.floats(3, 10), st.floats(2, 7), st.integers(1, 3),
        st.sampled_from(["dubins", "reeds-shepp"]))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

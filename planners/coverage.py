@@ -122,18 +122,31 @@ class _PathBuilder:
     def path(self) -> np.ndarray:
         if not self.chunks:
             return np.zeros(0, dtype=PATH_DTYPE)
-        path = np.concatenate(self.chunks)
-        # A curve's last step can be a sliver (its length is rarely a whole number of steps); a sample a
-        # millimetre from the next one only adds heading noise. Cusps (reversing) keep both samples.
-        step = np.hypot(np.diff(path["x"]), np.diff(path["y"]))
-        drop = np.append((step < 1e-3) & (path["direction"][1:] == path["direction"][:-1]), False)
-        drop[0] = False
-        path = path[~drop]
-        # A cusp keeps both samples, made to coincide: a sliver across it would read as a sideways step.
-        step = np.hypot(np.diff(path["x"]), np.diff(path["y"]))
-        cusp = np.flatnonzero((step < 1e-3) & (path["direction"][1:] != path["direction"][:-1]))
-        path["x"][cusp], path["y"][cusp] = path["x"][cusp + 1], path["y"][cusp + 1]
-        return path
+        return _tidy_joins(np.concatenate(self.chunks))
+
+
+def _drop_slivers(path: np.ndarray) -> np.ndarray:
+    """Drop a sample a millimetre short of the next one in the same direction: a curve's last step is
+    rarely a whole sample step, and the sliver only adds heading noise."""
+    step = np.hypot(np.diff(path["x"]), np.diff(path["y"]))
+    drop = np.append((step < 1e-3) & (path["direction"][1:] == path["direction"][:-1]), False)
+    drop[0] = False
+    return path[~drop]
+
+
+def _tidy_joins(path: np.ndarray) -> np.ndarray:
+    """Where curves meet: slivers dropped, the two samples of a cusp made to coincide (a sliver across a
+    cusp would read as a sideways step), and reversals of no length (a curve's numerically empty last
+    segment) removed."""
+    path = _drop_slivers(path)
+    x, y, way = path["x"], path["y"], path["direction"]
+    step = np.hypot(np.diff(x), np.diff(y))
+    for i in np.flatnonzero((step < 1e-3) & (way[1:] != way[:-1]))[::-1]:   # backwards: chains close up
+        x[i], y[i] = x[i + 1], y[i + 1]
+    step = np.hypot(np.diff(x), np.diff(y))
+    empty = np.zeros(len(path), dtype=bool)
+    empty[1:-1] = (step[1:] == 0.0) & (step[:-1] == 0.0) & (way[1:-1] != way[2:]) & (way[:-2] == way[2:])
+    return _drop_slivers(path[~empty])
 
 
 _SWATH_SAMPLE_M = 10.0  # progress, pause and resume work sample by sample: a broken pass resumes mid-way

@@ -112,7 +112,7 @@ def test_planner_plugin_plans_every_field():
 
 # Fields Hypothesis once found, kept: a swath ending beside an obstacle's headland (the road round the
 # obstacle, not shortened swaths), a last swath running into an acute corner (no way out for a forward-only
-# machine unless pulled back), slanted ends under loop turns, and a reversing join onto a headland pass.
+# machine unless pulled back), slanted ends under loop turns, and joins onto a headland pass that end in a cusp.
 _FOUND = [
     ("POLYGON ((-57.7763 166.7973, -113.9331 148.8276, -172.0659 -44.9755, -31.7408 -170.4079, "
      "24.5692 -182.8769, -57.7763 166.7973), (-80.4637 -5.8548, -83.7605 3.742, -82.2992 4.3423, "
@@ -125,6 +125,9 @@ _FOUND = [
      "133.6473 -20.7849, -3.5529 98.9947), (3.4947 -95.6638, 1.4776 -93.2394, 0.3847 -75.2815, "
      "3.0969 -73.6474, 19.0431 -77.5658, 12.7746 -92.8817, 10.2107 -93.8217, 3.4947 -95.6638))",
      3.0, 2.0, 1, "reeds-shepp"),
+    ("POLYGON ((90 0, 63.6396 63.6396, 0 90, -63.6396 63.6396, -90 0, -63.6396 -63.6396, 0 -90, "
+     "63.6396 -63.6396, 90 0), (-11.11 10.2534, -15.2492 16.0082, -14.7699 20.3146, -14.4895 20.9752, "
+     "-11.4256 24.0919, -8.3422 23.1084, -4.9392 17.5785, -11.11 10.2534))", 3.0, 2.0, 1, "reeds-shepp"),
 ]
 
 
@@ -170,3 +173,22 @@ def test_planner_transit_goes_around_obstacles_for_the_fleet():
     assert set(np.unique(path["kind"])) == {SegmentKind.TRANSIT} and (path["speed"] == 3.0).all()
     assert path[0][["x", "y"]].tolist() == (60.0, 50.0) and path[-1][["x", "y"]].tolist() == (140.0, 50.0)
     assert field.buffer(1e-6).covers(LineString(np.column_stack([path["x"], path["y"]])))
+
+
+def _samples(rows):
+    from agrifleet.core.plan import PATH_DTYPE
+    out = np.zeros(len(rows), dtype=PATH_DTYPE)
+    out["x"], out["y"], out["direction"] = np.array(rows).T
+    return out
+
+
+def test_joins_close_cusp_slivers_and_drop_empty_reversals():
+    from agrifleet.planners.coverage import _tidy_joins
+    # a reversing curve whose last, forward segment is empty, joined 0.7 mm short of the next stretch
+    path = _tidy_joins(_samples([(1.0, 0, -1), (0.5, 0, -1), (0.0, 0, -1), (0.0, 0, 1), (-0.0007, 0, 1),
+                                 (-0.5, 0, 1)]))
+    assert path["x"].tolist() == [1.0, 0.5, -0.0007, -0.0007, -0.5]
+    assert path["direction"].tolist() == [-1, -1, -1, 1, 1]
+    # a forward curve with a 0.4 mm reversal before the next stretch: no reversal at all
+    path = _tidy_joins(_samples([(0.0, 0, 1), (0.5, 0, 1), (0.5, 0, -1), (0.5004, 0, 1), (1.0, 0, 1)]))
+    assert path["x"].tolist() == [0.0, 0.5004, 1.0] and set(path["direction"]) == {1}

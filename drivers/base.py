@@ -11,7 +11,9 @@ whose freshness is judged by their monotonic time stamp.
 """
 from __future__ import annotations
 
+import collections
 import math
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -21,7 +23,7 @@ from agrifleet.core.errors import CommandRejected, ConnectionLost, DriverError, 
 from agrifleet.core.plan import Plan
 
 __all__ = ["Capabilities", "CommandRejected", "ConnectionLost", "Driver", "DriverError", "DriverTimeout",
-           "GnssQuality", "MissionState", "TelemetrySample"]
+           "GnssQuality", "MissionState", "TelemetrySample", "drain_samples"]
 
 
 class GnssQuality(IntEnum):
@@ -67,6 +69,18 @@ class TelemetrySample:
     mission: MissionState = MissionState.IDLE
     plan_index: int = -1                 # last plan sample reached (index into the uploaded Plan)
     sections: int = 0
+
+
+def drain_samples(cond: threading.Condition, samples: collections.deque[TelemetrySample],
+                  timeout_s: float) -> Iterator[TelemetrySample]:
+    """Take every sample queued under ``cond``, waiting up to ``timeout_s`` for one when none is: what
+    :meth:`Driver.telemetry` returns for a driver whose receiving thread queues its readings."""
+    with cond:
+        if not samples and timeout_s > 0:
+            cond.wait(timeout_s)
+        out = list(samples)
+        samples.clear()
+    return iter(out)
 
 
 @dataclass(frozen=True, slots=True)

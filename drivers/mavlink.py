@@ -41,7 +41,7 @@ from agrifleet.sim._mav_proto import MavCmd, MsgId, ProtocolCapability
 from ._mav_client import MavClient
 from ._mav_state import VehicleWatch
 from ._mission_items import MissionPart, items_differ, plan_to_parts
-from .base import Capabilities, Driver, MissionState, TelemetrySample
+from .base import Capabilities, Driver, MissionState, TelemetrySample, drain_samples
 
 __all__ = ["MavlinkDriver", "mavlink_url"]
 
@@ -298,12 +298,7 @@ class MavlinkDriver(VehicleWatch, Driver):
         client = self._require("telemetry()")
         if self._chain_pending:
             self._chain_next(client)
-        with self._cond:
-            if not self._samples and timeout_s > 0:
-                self._cond.wait(timeout_s)
-            out = list(self._samples)
-            self._samples.clear()
-        return iter(out)
+        return drain_samples(self._cond, self._samples, timeout_s)
 
     def _chain_next(self, client: MavClient) -> None:
         """The vehicle finished one part of a split mission: upload the next and go on."""

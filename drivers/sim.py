@@ -40,7 +40,7 @@ from agrifleet.sim.sensors import BatterySensor, Gnss, HeadingSensor, TankSensor
 from agrifleet.sim.vehicles import EXAMPLE_DRONE, EXAMPLE_ROVER, EXAMPLE_TRACTOR, model_for
 from agrifleet.sim.world import World
 
-from .base import Capabilities, Driver, GnssQuality, MissionState, TelemetrySample
+from .base import Capabilities, Driver, GnssQuality, MissionState, TelemetrySample, drain_samples
 
 __all__ = ["SimDriver"]
 
@@ -272,12 +272,7 @@ class SimDriver(Driver):
     def telemetry(self, timeout_s: float = 0.0) -> Iterator[TelemetrySample]:
         if not self._connected:
             raise DriverError("telemetry()", "NOT_CONNECTED", "connect() first")
-        with self._cond:
-            if not self._samples and timeout_s > 0:
-                self._cond.wait(timeout_s)
-            out = list(self._samples)
-            self._samples.clear()
-        return iter(out)
+        return drain_samples(self._cond, self._samples, timeout_s)
 
     @property
     def mission_state(self) -> MissionState:

@@ -39,7 +39,7 @@ from agrifleet.core.errors import (
 from agrifleet.core.guidance import GuidanceParams, PathFollower
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 
-from .base import Capabilities, Driver, GnssQuality, MissionState, TelemetrySample
+from .base import Capabilities, Driver, GnssQuality, MissionState, TelemetrySample, drain_samples
 from .tractor_link import EcuFault, LinkMsg, decode, encode
 
 __all__ = ["TractorDriver"]
@@ -407,9 +407,4 @@ class TractorDriver(Driver):
     def telemetry(self, timeout_s: float = 0.0) -> Iterator[TelemetrySample]:
         if self._thread is None:
             raise DriverError("telemetry()", "NOT_CONNECTED", "connect() first")
-        with self._cond:
-            if not self._samples and timeout_s > 0:
-                self._cond.wait(timeout_s)
-            out = list(self._samples)
-            self._samples.clear()
-        return iter(out)
+        return drain_samples(self._cond, self._samples, timeout_s)

@@ -178,7 +178,7 @@ class _OpenSwath:
     def length_m(self) -> float:
         return float(np.hypot(*(self.end - self.start)))
 
-    def close(self, build: "_PathBuilder", back_m: float = 0.0) -> None:
+    def close(self, build: _PathBuilder, back_m: float = 0.0) -> None:
         end = self.end - back_m * np.array([math.cos(self.heading), math.sin(self.heading)])
         build.add(_swath_samples(self.start, end), SegmentKind.SWATH, self.swath_id)
 

@@ -210,9 +210,13 @@ class Connector:
                     best, best_len = pieces, total
         return best
 
+    @property
+    def _join_spacing(self) -> int:
+        """Road points one turning radius apart: join candidates closer than that are alike."""
+        return max(1, round(self.radius_m / max(self.step_m, 1e-9)))
+
     def _join_options(self, road: _Road, i: int, count: int = 8) -> np.ndarray:
-        spacing = max(1, int(round(self.radius_m / max(self.step_m, 1e-9))))
-        return (i + spacing * np.arange(count)) % len(road.points)
+        return (i + self._join_spacing * np.arange(count)) % len(road.points)
 
     def _via_road(self, road: _Road, a: np.ndarray, b: np.ndarray, kind: SegmentKind) -> list[Piece] | None:
         ia, ib = road.nearest(a[:2]), road.nearest(b[:2])
@@ -257,14 +261,13 @@ class Connector:
     def _clear_join(self, pose: np.ndarray, ring: HeadlandPass) -> tuple[list[Piece], Piece] | None:
         """The shortest clear curve from ``pose`` onto ``ring``, driven either way round and joined
         anywhere (the points ahead of the nearest one first, then the rest one turning radius apart)."""
-        spacing = max(1, int(round(self.radius_m / max(self.step_m, 1e-9))))
         near_groups, rest_groups = [], []
         for road in (_Road.from_pass(ring, False), _Road.from_pass(ring, True)):
             n = len(road.points)
             i = road.nearest(pose[:2])
-            near = (i + spacing * np.arange(8)) % n
-            for options, groups in ((near, near_groups), (np.setdiff1d((i + np.arange(0, n, spacing)) % n, near),
-                                                          rest_groups)):
+            near = self._join_options(road, i)
+            rest = np.setdiff1d((i + np.arange(0, n, self._join_spacing)) % n, near)
+            for options, groups in ((near, near_groups), (rest, rest_groups)):
                 lengths, _, _ = shortest_lengths(np.repeat(pose[None], len(options), 0),
                                                  np.array([road.pose(j) for j in options]), self.radius_m,
                                                  self.curve_kind)

@@ -15,19 +15,9 @@ not count as overlap; a second pass over the same ground does.
 from libc.math cimport floor, ceil
 from libc.stdlib cimport malloc, free
 
+from agrifleet.ext._scanline cimport sort_crossings
+
 ctypedef unsigned short count_t
-
-
-cdef void _sort(double* a, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i, j
-    cdef double v
-    for i in range(1, n):
-        v = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > v:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = v
 
 
 cdef inline Py_ssize_t _index(double v, Py_ssize_t n) noexcept nogil:
@@ -54,7 +44,7 @@ cdef inline Py_ssize_t _quad_crossings(const double[:, :, ::1] q, Py_ssize_t k, 
         if (ya > py) != (yb > py):
             xs[m] = xa + (py - ya) * (xb - xa) / (yb - ya)
             m += 1
-    _sort(xs, m)
+    sort_crossings(xs, m)
     return m
 
 
@@ -82,7 +72,7 @@ def fill_polygon(unsigned char[:, ::1] mask, const double[:, ::1] edges, double 
                     if (ya > py) != (yb > py):
                         xs[m] = edges[e, 0] + (py - ya) * (edges[e, 2] - edges[e, 0]) / (yb - ya)
                         m += 1
-                _sort(xs, m)
+                sort_crossings(xs, m)
                 k = 0
                 while k + 1 < m:
                     # centres with xs[k] <= px < xs[k + 1]

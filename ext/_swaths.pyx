@@ -15,20 +15,9 @@ cimport numpy as cnp
 from libc.math cimport cos, sin, ceil, fabs
 from libc.stdlib cimport malloc, free
 
+from agrifleet.ext._scanline cimport sort_crossings
+
 cnp.import_array()
-
-
-cdef void _sort(double* a, Py_ssize_t n) noexcept nogil:
-    # Insertion sort: a line crosses a field boundary a handful of times.
-    cdef Py_ssize_t i, j
-    cdef double v
-    for i in range(1, n):
-        v = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > v:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = v
 
 
 cdef Py_ssize_t _crossings(const double* along, const double* across, const cnp.int64_t* nxt, Py_ssize_t n,
@@ -42,7 +31,7 @@ cdef Py_ssize_t _crossings(const double* along, const double* across, const cnp.
         if (a0 <= c < a1) or (a1 <= c < a0):
             out[m] = along[i] + (c - a0) * (along[j] - along[i]) / (a1 - a0)
             m += 1
-    _sort(out, m)
+    sort_crossings(out, m)
     return m
 
 

@@ -116,38 +116,51 @@ def _dubins_unit(d: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> tuple[np
     return length, words, params
 
 
+def _search(q0: np.ndarray, q1: np.ndarray, radius_m: float, unit_search, word_dtype, n_params: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``unit_search(a, b, r)`` (lengths and params in radii, words) run on the pairs that are valid; a
+    pair with a non-finite pose (or a bad radius) gets length NaN, word -1 and NaN params."""
+    a, b = _pairs(q0, q1)
+    r = float(radius_m)
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1) & math.isfinite(r) & (r > 0.0)
+    n = a.shape[0]
+    lengths = np.full(n, np.nan)
+    words = np.full(n, -1, dtype=word_dtype)
+    params = np.full((n, n_params), np.nan)
+    if ok.any():
+        with np.errstate(invalid="ignore"):
+            length, word, par = unit_search(a[ok], b[ok], r)
+        lengths[ok], words[ok], params[ok] = r * length, word, r * par
+    return lengths, words, params
+
+
+def _one(start: Sequence[float], goal: Sequence[float], radius_m: float, shortest):
+    """One pair from plain sequences: ``((x0, y0, h0), length_m, word, params)``; word -1 if bad input."""
+    x0, y0, h0 = (_real(v) for v in start)
+    x1, y1, h1 = (_real(v) for v in goal)
+    length, word, params = shortest(np.array([[x0, y0, h0]]), np.array([[x1, y1, h1]]), _real(radius_m))
+    return (x0, y0, h0), float(length[0]), int(word[0]), tuple(float(v) for v in params[0])
+
+
+def _dubins_pairs(a: np.ndarray, b: np.ndarray, r: float) -> tuple[np.ndarray, ...]:
+    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    th = np.arctan2(dy, dx)
+    return _dubins_unit(np.sqrt(dx * dx + dy * dy) / r, _dmod(a[:, 2] - th), _dmod(b[:, 2] - th))
+
+
 def dubins_shortest(q0: np.ndarray, q1: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray,
                                                                                np.ndarray]:
     """Shortest Dubins paths for N pose pairs: (length_m[N], word int8[N], params_m[N, 3]).
 
     A pair with a non-finite pose (or a bad radius) gets length NaN, word -1 and NaN params.
     """
-    a, b = _pairs(q0, q1)
-    r = float(radius_m)
-    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1) & math.isfinite(r) & (r > 0.0)
-    n = a.shape[0]
-    lengths = np.full(n, np.nan)
-    words = np.full(n, -1, dtype=np.int8)
-    params = np.full((n, 3), np.nan)
-    if ok.any():
-        a, b = a[ok], b[ok]
-        dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
-        th = np.arctan2(dy, dx)
-        with np.errstate(invalid="ignore"):
-            length, word, par = _dubins_unit(np.sqrt(dx * dx + dy * dy) / r, _dmod(a[:, 2] - th),
-                                             _dmod(b[:, 2] - th))
-        lengths[ok], words[ok], params[ok] = r * length, word, r * par
-    return lengths, words, params
+    return _search(q0, q1, radius_m, _dubins_pairs, np.int8, 3)
 
 
 def dubins_one(start: Sequence[float], goal: Sequence[float], radius_m: float
                ) -> tuple[tuple[float, float, float], float, int, tuple[float, float, float]]:
     """One pair from plain sequences: ``((x0, y0, h0), length_m, word, (t, p, q))``; word -1 if bad input."""
-    x0, y0, h0 = (_real(v) for v in start)
-    x1, y1, h1 = (_real(v) for v in goal)
-    length, word, params = dubins_shortest(np.array([[x0, y0, h0]]), np.array([[x1, y1, h1]]),
-                                           _real(radius_m))
-    return (x0, y0, h0), float(length[0]), int(word[0]), tuple(float(v) for v in params[0])
+    return _one(start, goal, radius_m, dubins_shortest)
 
 
 # ------------------------------------------------------------------------------------- Reeds-Shepp search
@@ -276,38 +289,25 @@ def _reeds_shepp_unit(x: np.ndarray, y: np.ndarray, phi: np.ndarray) -> tuple[np
     return table[rows, best], np.array(words, dtype=np.int16)[best], np.stack(params, axis=1)[rows, best]
 
 
+def _reeds_shepp_pairs(a: np.ndarray, b: np.ndarray, r: float) -> tuple[np.ndarray, ...]:
+    dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+    c, s = np.cos(a[:, 2]), np.sin(a[:, 2])
+    return _reeds_shepp_unit((c * dx + s * dy) / r, (-s * dx + c * dy) / r, b[:, 2] - a[:, 2])
+
+
 def reeds_shepp_shortest(q0: np.ndarray, q1: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray,
                                                                                     np.ndarray]:
     """Shortest Reeds-Shepp paths for N pose pairs: (length_m[N], word int16[N], signed params[N, 5]).
 
     A pair with a non-finite pose (or a bad radius) gets length NaN, word -1 and NaN params.
     """
-    a, b = _pairs(q0, q1)
-    r = float(radius_m)
-    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1) & math.isfinite(r) & (r > 0.0)
-    n = a.shape[0]
-    lengths = np.full(n, np.nan)
-    words = np.full(n, -1, dtype=np.int16)
-    params = np.full((n, 5), np.nan)
-    if ok.any():
-        a, b = a[ok], b[ok]
-        dx, dy = b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
-        c, s = np.cos(a[:, 2]), np.sin(a[:, 2])
-        with np.errstate(invalid="ignore"):
-            length, word, par = _reeds_shepp_unit((c * dx + s * dy) / r, (-s * dx + c * dy) / r,
-                                                  b[:, 2] - a[:, 2])
-        lengths[ok], words[ok], params[ok] = r * length, word, r * par
-    return lengths, words, params
+    return _search(q0, q1, radius_m, _reeds_shepp_pairs, np.int16, 5)
 
 
 def reeds_shepp_one(start: Sequence[float], goal: Sequence[float], radius_m: float
                     ) -> tuple[tuple[float, float, float], float, int, tuple[float, ...]]:
     """One pair from plain sequences: ``((x0, y0, h0), length_m, word, params[5])``; word -1 if bad input."""
-    x0, y0, h0 = (_real(v) for v in start)
-    x1, y1, h1 = (_real(v) for v in goal)
-    length, word, params = reeds_shepp_shortest(np.array([[x0, y0, h0]]), np.array([[x1, y1, h1]]),
-                                                _real(radius_m))
-    return (x0, y0, h0), float(length[0]), int(word[0]), tuple(float(v) for v in params[0])
+    return _one(start, goal, radius_m, reeds_shepp_shortest)
 
 
 # ----------------------------------------------------------------------------------------------- sampling

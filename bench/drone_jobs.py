@@ -23,17 +23,13 @@ import time
 
 import numpy as np
 from agrifleet.core.field import Field
-from agrifleet.core.implement import build_implement
-from agrifleet.drivers.base import MissionState
-from agrifleet.drivers.sim import SimDriver
 from agrifleet.planners._drone_energy import FlightModel
 from agrifleet.planners._drone_split import cut_path, spread
 from agrifleet.planners.partition import JobParams, plan_job
 from agrifleet.planners.sorties import SortieParams, split_sorties
 from agrifleet.planners.survey import plan_survey, survey_params, swath_from_implement
-from agrifleet.sim.energy import payload_from_implement
-from agrifleet.sim.vehicles import EXAMPLE_DRONE, MultirotorModel
-from agrifleet.sim.world import World
+from agrifleet.sim.sortie_flight import fly_sortie
+from agrifleet.sim.vehicles import EXAMPLE_DRONE
 from shapely.geometry import Polygon
 
 SPRAYER = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha=15,tank_l=20,actuation=sprayer,"
@@ -77,20 +73,11 @@ def even_split(fld: Field, n: int) -> list[float]:
 
 def fly(plan, k: int) -> tuple[float, float, float, float]:
     """Planned and flown (energy Wh, time s) of sortie ``k`` of ``plan`` in the simulator."""
-    s, f = plan.sorties[k], plan.meta["sorties"][k]
-    piece = plan.slice(s.start, s.stop)
-    world = World(rng=np.random.default_rng(k), dt_s=0.05)
-    model = MultirotorModel(EXAMPLE_DRONE, payload=payload_from_implement(build_implement(SPRAYER)))
-    model.state.tank_l = s.payload_l
-    model.place(float(piece.path["x"][0]), float(piece.path["y"][0]), 0.0, world)
-    drv = SimDriver("d", world=world, model=model, clock=world.now)
-    drv.connect()
-    drv.upload(piece)
-    drv.start()
-    world.run(3 * f["flight_s"], until=lambda w: drv.mission_state is MissionState.COMPLETE)
-    if drv.mission_state is not MissionState.COMPLETE or model.crashed:
+    flight = fly_sortie(plan, k, EXAMPLE_DRONE, SPRAYER)
+    if not flight.completed:
         raise RuntimeError(f"sortie {k} did not complete in the simulator")
-    return s.energy_wh, model.energy_used_wh, f["flight_s"], world.t_s
+    return plan.sorties[k].energy_wh, flight.model.energy_used_wh, plan.meta["sorties"][k]["flight_s"], \
+        flight.world.t_s
 
 
 def main() -> None:

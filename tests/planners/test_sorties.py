@@ -9,16 +9,12 @@ import numpy as np
 import pytest
 from agrifleet.core.errors import PlanError
 from agrifleet.core.field import Field
-from agrifleet.core.implement import build_implement
 from agrifleet.core.plan import SegmentKind, segment_lengths
-from agrifleet.drivers.base import MissionState
-from agrifleet.drivers.sim import SimDriver
 from agrifleet.planners._drone_energy import FlightModel
 from agrifleet.planners.sorties import SortieParams, split_sorties
 from agrifleet.planners.survey import plan_survey, survey_params, swath_from_implement
-from agrifleet.sim.energy import payload_from_implement
-from agrifleet.sim.vehicles import EXAMPLE_DRONE, MultirotorModel
-from agrifleet.sim.world import World
+from agrifleet.sim.sortie_flight import fly_sortie
+from agrifleet.sim.vehicles import EXAMPLE_DRONE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon, box
@@ -165,18 +161,10 @@ def test_a_planned_sortie_is_feasible_in_the_simulator():
     assert len(out.sorties) >= 2
     for k in (0, len(out.sorties) - 1):
         s, f = out.sorties[k], out.meta["sorties"][k]
-        piece = out.slice(s.start, s.stop)
-        world = World(rng=np.random.default_rng(k), dt_s=0.05)
-        model = MultirotorModel(EXAMPLE_DRONE, payload=payload_from_implement(build_implement(spec)))
-        model.state.tank_l = s.payload_l
-        model.place(float(piece.path["x"][0]), float(piece.path["y"][0]), 0.0, world)
-        drv = SimDriver("d", world=world, model=model, clock=world.now)
-        drv.connect()
-        drv.upload(piece)
-        drv.start()
-        world.run(3 * f["flight_s"], until=lambda w: drv.mission_state is MissionState.COMPLETE)
+        flight = fly_sortie(out, k, EXAMPLE_DRONE, spec)
+        world, model = flight.world, flight.model
         st_ = world.state("d")
-        assert drv.mission_state is MissionState.COMPLETE and st_.landed and not model.crashed
+        assert flight.completed and st_.landed
         assert math.hypot(st_.x - s.depot_xy[0], st_.y - s.depot_xy[1]) < 1.0
         assert model.energy_used_wh <= s.energy_wh <= EXAMPLE_DRONE.battery_wh * 0.8
         assert model.energy_used_wh > 0.85 * s.energy_wh          # conservative, not wildly so

@@ -39,19 +39,25 @@ def fill_polygon(mask: np.ndarray, edges: np.ndarray, x0: float, y0: float, cell
     xa, ya, xb, yb = edges.T
     n_set = 0
     for j in range(ny):
-        py = y0 + (j + 0.5) * cell
-        hit = (ya > py) != (yb > py)
-        if not hit.any():
-            continue
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            xs = np.sort(xa[hit] + (py - ya[hit]) * (xb[hit] - xa[hit]) / (yb[hit] - ya[hit]))
-        for k in range(0, len(xs) - 1, 2):
-            i_lo = max(_ceil_index(((xs[k] - x0) / cell - 0.5), nx), 0)
-            i_hi = min(_ceil_index(((xs[k + 1] - x0) / cell - 0.5), nx) - 1, nx - 1)
-            if i_hi >= i_lo:
-                mask[j, i_lo:i_hi + 1] = value
-                n_set += i_hi - i_lo + 1
+        for i_lo, i_hi in _row_spans(xa, ya, xb, yb, y0 + (j + 0.5) * cell, x0, cell, nx):
+            mask[j, i_lo:i_hi + 1] = value
+            n_set += i_hi - i_lo + 1
     return n_set
+
+
+def _row_spans(xa, ya, xb, yb, py: float, x0: float, cell: float, nx: int):
+    """Column ranges ``(first, last)`` of the cells of the row at height ``py`` whose centres lie inside
+    the edges ``(xa, ya) -> (xb, yb)`` (even-odd rule, half-open edges)."""
+    hit = (ya > py) != (yb > py)
+    if not hit.any():
+        return
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        xs = np.sort(xa[hit] + (py - ya[hit]) * (xb[hit] - xa[hit]) / (yb[hit] - ya[hit]))
+    for k in range(0, len(xs) - 1, 2):
+        i_lo = max(_ceil_index(((xs[k] - x0) / cell - 0.5), nx), 0)
+        i_hi = min(_ceil_index(((xs[k + 1] - x0) / cell - 0.5), nx) - 1, nx - 1)
+        if i_hi >= i_lo:
+            yield i_lo, i_hi
 
 
 def sweep_quads(count: np.ndarray, stamp: np.ndarray, applied: np.ndarray, x0: float, y0: float, cell: float,
@@ -77,17 +83,7 @@ def sweep_quads(count: np.ndarray, stamp: np.ndarray, applied: np.ndarray, x0: f
         xa, ya = q[:, 0], q[:, 1]
         xb, yb = np.roll(xa, -1), np.roll(ya, -1)
         for j in range(j_lo, j_hi + 1):
-            py = y0 + (j + 0.5) * cell
-            hit = (ya > py) != (yb > py)
-            if not hit.any():
-                continue
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                xs = np.sort(xa[hit] + (py - ya[hit]) * (xb[hit] - xa[hit]) / (yb[hit] - ya[hit]))
-            for s in range(0, len(xs) - 1, 2):
-                i_lo = max(_ceil_index(((xs[s] - x0) / cell - 0.5), nx), 0)
-                i_hi = min(_ceil_index(((xs[s + 1] - x0) / cell - 0.5), nx) - 1, nx - 1)
-                if i_hi < i_lo:
-                    continue
+            for i_lo, i_hi in _row_spans(xa, ya, xb, yb, y0 + (j + 0.5) * cell, x0, cell, nx):
                 row_stamp = stamp[j, i_lo:i_hi + 1]
                 fresh = row_stamp != r
                 n = int(fresh.sum())

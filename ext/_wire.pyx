@@ -458,11 +458,10 @@ cdef class Codec:
         cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(raw)
         cdef Py_ssize_t n = len(raw)
         cdef uint32_t h = _hash(p, n) & (KEY_TABLE - 1)
-        cdef int g
+        cdef int g = self._lookup(p, n)
+        if g >= 0:
+            return g
         while self._key_table[h] >= 0:
-            g = self._key_table[h]
-            if self._key_len[g] == n and memcmp(self._key_ptr[g], p, n) == 0:
-                return g
             h = (h + 1) & (KEY_TABLE - 1)
         if self._nkeys >= MAX_KEYS:
             raise ValueError(f"wire codec: more than {MAX_KEYS} distinct field names")

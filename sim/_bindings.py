@@ -133,15 +133,9 @@ def _bind_tractor(entry: VehicleEntry, world: World, start: tuple[float, float, 
                   control_period_s: float, telemetry_period_s: float) -> Binding:
     ecu = place_tractor_ecu(entry, world, start)
     binding = Binding(entry, None, ecu.gnss, closers=[ecu.close])  # type: ignore[arg-type]
-    try:
-        driver = _factory("tractor")(entry.id, ecu.url, control_period_s=control_period_s,
-                                     telemetry_period_s=telemetry_period_s, **entry.options)
-    except BaseException:
-        binding.close()
-        raise
-    binding.closers.append(driver.close)
-    binding.driver = FaultableDriver(driver, entry.spec)
-    return binding
+    return _with_driver(binding, lambda: _factory("tractor")(
+        entry.id, ecu.url, control_period_s=control_period_s, telemetry_period_s=telemetry_period_s,
+        **entry.options))
 
 
 def place_autopilot(entry: VehicleEntry, world: World, start: tuple[float, float, float],
@@ -177,12 +171,19 @@ def _bind_mavlink(entry: VehicleEntry, world: World, start: tuple[float, float, 
     ap, port = place_autopilot(entry, world, start, sysid)
     options = {k: v for k, v in entry.options.items() if k != "autopilot"}
     binding = Binding(entry, None, ap.gnss, autopilots=[ap], closers=[ap.close])  # type: ignore[arg-type]
+    return _with_driver(binding, lambda: _factory("mavlink")(
+        entry.id, f"udpout:127.0.0.1:{port}", target_system=sysid, implement=entry.implement or None,
+        **options))
+
+
+def _with_driver(binding: Binding, make_driver: Callable[[], Driver]) -> Binding:
+    """``binding`` with the driver ``make_driver`` builds (closed with it); on failure the binding's
+    simulated controllers are closed before the error goes on."""
     try:
-        driver = _factory("mavlink")(entry.id, f"udpout:127.0.0.1:{port}", target_system=sysid,
-                                     implement=entry.implement or None, **options)
+        driver = make_driver()
     except BaseException:
         binding.close()
         raise
     binding.closers.append(driver.close)
-    binding.driver = FaultableDriver(driver, entry.spec)
+    binding.driver = FaultableDriver(driver, binding.entry.spec)
     return binding

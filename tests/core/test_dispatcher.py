@@ -76,9 +76,11 @@ def test_pause_and_resume_fleet_wide_and_per_vehicle(tmp_path):
         time.sleep(0.3)
         assert (da.idx, db.idx) == held
         rig.call("resume", job=job)
-        rig.call("pause", vehicle="b")
+        rig.call("pause", vehicle="b")      # b may take a step between the job's resume and its own pause
+        wait_for(lambda: db.state == MissionState.PAUSED and db.calls.count("pause") == 2, what="b paused")
+        held_b = db.idx
         wait_for(lambda: da.idx > held[0] + 5, what="a moving again")
-        assert db.state == MissionState.PAUSED and db.idx == held[1]
+        assert db.state == MissionState.PAUSED and db.idx == held_b
         rig.call("resume", vehicle="b")
         status = rig.wait_job(job)
         assert status["coverage"] == pytest.approx(1.0)

@@ -65,6 +65,11 @@ class _Road:
         i %= len(self.points)
         return np.array([self.points[i, 0], self.points[i, 1], self.headings[i]])
 
+    def poses(self, idx: np.ndarray) -> np.ndarray:
+        """``(len(idx), 3)`` poses at the point indices ``idx`` (taken modulo the ring)."""
+        idx = np.asarray(idx) % len(self.points)
+        return np.column_stack([self.points[idx], self.headings[idx]])
+
     def nearest(self, xy: np.ndarray) -> int:
         return int(np.argmin(np.hypot(self.points[:, 0] - xy[0], self.points[:, 1] - xy[1])))
 
@@ -153,7 +158,7 @@ class Connector:
                                       min(entry_slack_m + extra * self.radius_m, entry_max_m), kind)
             if found is not None:
                 return found
-        return self.transit(exit_pose, entry_pose, kind), 0.0, 0.0
+        return self._unclear(exit_pose, entry_pose, samples, kind), 0.0, 0.0
 
     def _pulled_back(self, exit_pose: np.ndarray, entry_pose: np.ndarray, exit_back_m: float,
                      entry_back_m: float, kind: SegmentKind) -> tuple[list[Piece], float, float] | None:
@@ -192,6 +197,10 @@ class Connector:
             best = [Piece(other, kind)]
         if best is not None:
             return best
+        return self._unclear(a, b, direct, kind)
+
+    def _unclear(self, a: np.ndarray, b: np.ndarray, direct: np.ndarray, kind: SegmentKind) -> list[Piece]:
+        """The direct curve from ``a`` to ``b`` when no clear way exists: counted and logged."""
         self.fallbacks += 1
         logger.warning("no clear connection from (%.1f, %.1f) to (%.1f, %.1f); using the direct curve",
                        a[0], a[1], b[0], b[1])
@@ -223,8 +232,8 @@ class Connector:
         onto = self._join_options(road, ia)
         off = (ib - (onto - ia)) % len(road.points)          # mirror offsets before the leave point
         on_len, _, _ = shortest_lengths(np.repeat(a[None], len(onto), 0),
-                                        np.array([road.pose(j) for j in onto]), self.radius_m, self.curve_kind)
-        off_len, _, _ = shortest_lengths(np.array([road.pose(j) for j in off]),
+                                        road.poses(onto), self.radius_m, self.curve_kind)
+        off_len, _, _ = shortest_lengths(road.poses(off),
                                          np.repeat(b[None], len(off), 0), self.radius_m, self.curve_kind)
         combos = sorted((on_len[p] + road.ahead(onto[p], off[q]) + off_len[q], p, q)
                         for p in range(len(onto)) for q in range(len(off)))
@@ -245,31 +254,32 @@ class Connector:
         """Join the pass ``ring`` from ``pose`` and drive it once round.
 
         ``pose`` ends a swath whose slanted extension is ``slack_m`` long (see :meth:`turn`) and that may
-        be pulled back by ``max_back_m`` at all: a forward-only machine whose last swath runs into an acute corner cannot
-        turn out of it. Returns the connection pieces, the pass, and the pull-back used.
+        be pulled back by ``max_back_m`` at all: a forward-only machine whose last swath runs into an acute
+        corner cannot turn out of it. Returns the connection pieces, the pass, and the pull-back used.
         """
+        roads = (_Road.from_pass(ring, False), _Road.from_pass(ring, True))
         steps = [0.0] + [f * slack_m for f in (0.25, 0.5)] + [slack_m + k * self.radius_m
                                                               for k in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)]
         for back in dict.fromkeys(min(b, max_back_m) for b in steps if b >= 0.0):
-            found = self._clear_join(_back(pose, back), ring)
+            found = self._clear_join(_back(pose, back), roads)
             if found is not None:
                 return found[0], found[1], back
-        road = _Road.from_pass(ring, False)
+        road = roads[0]
         j = road.nearest(pose[:2])
         return self.transit(pose, road.pose(j)), Piece(road.loop(j), SegmentKind.HEADLAND), 0.0
 
-    def _clear_join(self, pose: np.ndarray, ring: HeadlandPass) -> tuple[list[Piece], Piece] | None:
-        """The shortest clear curve from ``pose`` onto ``ring``, driven either way round and joined
-        anywhere (the points ahead of the nearest one first, then the rest one turning radius apart)."""
+    def _clear_join(self, pose: np.ndarray, roads: tuple[_Road, _Road]) -> tuple[list[Piece], Piece] | None:
+        """The shortest clear curve from ``pose`` onto a pass, given as its ``roads`` both ways round,
+        joined anywhere (the points ahead of the nearest one first, then the rest one radius apart)."""
         near_groups, rest_groups = [], []
-        for road in (_Road.from_pass(ring, False), _Road.from_pass(ring, True)):
+        for road in roads:
             n = len(road.points)
             i = road.nearest(pose[:2])
             near = self._join_options(road, i)
             rest = np.setdiff1d((i + np.arange(0, n, self._join_spacing)) % n, near)
             for options, groups in ((near, near_groups), (rest, rest_groups)):
                 lengths, _, _ = shortest_lengths(np.repeat(pose[None], len(options), 0),
-                                                 np.array([road.pose(j) for j in options]), self.radius_m,
+                                                 road.poses(options), self.radius_m,
                                                  self.curve_kind)
                 groups.append((road, options, lengths))
         for groups in (near_groups, rest_groups):

@@ -21,7 +21,8 @@ from shapely.geometry import LineString, Polygon
 
 from agrifleet.core.plan import Plan, PlanMetrics, SegmentKind
 
-__all__ = ["measure", "swept_areas", "max_curvature", "max_gap_m", "outside_length_m"]
+__all__ = ["measure", "swept_areas", "swath_overlap", "violations", "max_curvature", "max_gap_m",
+           "outside_length_m"]
 
 _WORKING = (SegmentKind.SWATH, SegmentKind.HEADLAND)
 # Overlays of many exactly adjacent strips are where floating-point GEOS drops pieces (seen with GEOS
@@ -32,15 +33,15 @@ GRID_M = 1e-4
 def swept_areas(plan: Plan, kinds=_WORKING) -> list[Polygon]:
     """The implement's footprint along every working stretch of ``plan``."""
     half = 0.5 * plan.width_m
+    xy = plan.xy
     out = []
     for seg in plan.segments():
         if seg.kind not in kinds or seg.sections == 0:
             continue
-        stop = min(seg.stop + 1, len(plan.path))
-        xy = plan.xy[seg.start:stop]
-        if len(xy) < 2:
+        piece = xy[seg.start:min(seg.stop + 1, len(xy))]
+        if len(piece) < 2:
             continue
-        out.append(LineString(xy).buffer(half, cap_style="flat", join_style="round"))
+        out.append(LineString(piece).buffer(half, cap_style="flat", join_style="round"))
     return out
 
 
@@ -52,14 +53,15 @@ def outside_length_m(plan: Plan, field: Polygon) -> float:
     return float(line.difference(field.buffer(0.05)).length)
 
 
-def _violations(plan: Plan, field: Polygon) -> int:
+def violations(plan: Plan, field: Polygon) -> int:
+    """Segments of ``plan`` whose centre line is not inside ``field`` (holes excluded), to 1 mm."""
     clearance = field.buffer(1e-3)
     shapely.prepare(clearance)
+    xy = plan.xy
     lines = []
     for seg in plan.segments():
-        stop = min(seg.stop + 1, len(plan.path))
-        xy = plan.xy[seg.start:stop]
-        lines.append(shapely.linestrings(xy) if len(xy) >= 2 else shapely.points(xy[0]))
+        piece = xy[seg.start:min(seg.stop + 1, len(xy))]
+        lines.append(shapely.linestrings(piece) if len(piece) >= 2 else shapely.points(piece[0]))
     if not lines:
         return 0
     return int(np.count_nonzero(~shapely.covers(clearance, np.array(lines, dtype=object))))
@@ -77,13 +79,19 @@ def measure(plan: Plan, headland_passes: int) -> PlanMetrics:
     union_all = shapely.union_all(working, grid_size=GRID_M) if working else Polygon()
     coverage = (shapely.intersection(union_all, inner, grid_size=GRID_M).area / inner.area
                 if inner.area > 0 else 0.0)
-    overlap = 0.0
-    if swaths:
-        union_sw = shapely.intersection(shapely.union_all(swaths, grid_size=GRID_M), field, grid_size=GRID_M)
-        clipped = float(shapely.area(shapely.intersection(swaths, field, grid_size=GRID_M)).sum())
-        overlap = (clipped - union_sw.area) / union_sw.area if union_sw.area > 0 else 0.0
+    _, overlap = swath_overlap(swaths, field)
     return replace(base, field_area_m2=float(field.area), coverage_ratio=float(coverage),
-                   overlap_ratio=float(max(0.0, overlap)), boundary_violations=_violations(plan, field))
+                   overlap_ratio=overlap, boundary_violations=violations(plan, field))
+
+
+def swath_overlap(strips: list[Polygon], region: Polygon) -> tuple[float, float]:
+    """Area of ``region`` the strips cover (m²), and the share of it they cover twice or more."""
+    if not strips:
+        return 0.0, 0.0
+    covered = float(shapely.intersection(shapely.union_all(strips, grid_size=GRID_M), region,
+                                         grid_size=GRID_M).area)
+    clipped = float(shapely.area(shapely.intersection(strips, region, grid_size=GRID_M)).sum())
+    return covered, (max(0.0, (clipped - covered) / covered) if covered > 0 else 0.0)
 
 
 def max_curvature(plan: Plan, window_m: float = 1.0) -> float:

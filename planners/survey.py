@@ -42,7 +42,7 @@ from ._drone_route import FreeSpace
 from ._drone_terrain import Terrain, follow_terrain
 from .curves import shortest
 from .decompose import split_cells
-from .metrics import GRID_M, swept_areas
+from .metrics import swath_overlap, swept_areas, violations
 from .route import CellRoute, order_cells, route_cell
 from .swaths import SwathSet, make_swaths, score_angles
 
@@ -222,22 +222,10 @@ def _build_path(layout: _Layout, areas: _Areas, free: FreeSpace, params: SurveyP
 
 def _field_figures(plan: Plan, areas: _Areas) -> PlanMetrics:
     """Coverage and overlap of the work area; violations are stretches outside where the drone may fly."""
-    base = PlanMetrics.from_path(plan.path)
-    strips = swept_areas(plan, (SegmentKind.SWATH,))
-    work = areas.work
-    union = shapely.intersection(shapely.union_all(strips, grid_size=GRID_M), work, grid_size=GRID_M) \
-        if strips else Polygon()
-    covered = float(union.area)
-    clipped = float(shapely.area(shapely.intersection(strips, work, grid_size=GRID_M)).sum()) \
-        if strips else 0.0
-    fly = areas.flyable.buffer(1e-3)
-    shapely.prepare(fly)
-    lines = [shapely.linestrings(plan.xy[s.start:min(s.stop + 1, len(plan))]) for s in plan.segments()
-             if min(s.stop + 1, len(plan)) - s.start >= 2]
-    bad = int(np.count_nonzero(~shapely.covers(fly, np.array(lines, dtype=object)))) if lines else 0
-    return replace(base, field_area_m2=float(work.area), coverage_ratio=covered / float(work.area),
-                   overlap_ratio=max(0.0, (clipped - covered) / covered) if covered > 0 else 0.0,
-                   boundary_violations=bad)
+    covered, overlap = swath_overlap(swept_areas(plan, (SegmentKind.SWATH,)), areas.work)
+    return replace(plan.metrics, field_area_m2=float(areas.work.area),
+                   coverage_ratio=covered / float(areas.work.area), overlap_ratio=overlap,
+                   boundary_violations=violations(plan, areas.flyable))
 
 
 def plan_survey(field: Field, params: SurveyParams, *, target: BaseGeometry | None = None,

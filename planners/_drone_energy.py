@@ -100,18 +100,16 @@ class FlightModel:
             slope = np.zeros_like(empty)
         return empty[inv].reshape(speeds.shape), slope[inv].reshape(speeds.shape)
 
-    def leg_energy_wh(self, time_s: float | np.ndarray, speed_mps: float, load_kg: float | np.ndarray
-                      ) -> np.ndarray:
-        """Energy of ``time_s`` at ``speed_mps`` carrying ``load_kg`` beyond the empty mass (chord)."""
-        p0, k = self.power_chord(np.array([speed_mps]))
-        return np.asarray(time_s) * (p0[0] + k[0] * np.asarray(load_kg)) / 3600.0
-
     # --- time -----------------------------------------------------------------------------------------
     def stop_s(self, speed_in_mps: float | np.ndarray, speed_out_mps: float | np.ndarray) -> np.ndarray:
         """Time a stop costs beyond flying through at speed: braking into it and speeding up again."""
-        accel = max(self.spec.max_accel_mps2, 1e-6)
-        return (np.asarray(speed_in_mps) / (2.0 * self.stop_decel_mps2)
-                + np.asarray(speed_out_mps) / (2.0 * accel) + self.velocity_lag_s)
+        return self._brake_s(np.asarray(speed_in_mps)) + self._start_s(np.asarray(speed_out_mps))
+
+    def _brake_s(self, speed_mps: np.ndarray) -> np.ndarray:
+        return speed_mps / (2.0 * self.stop_decel_mps2)
+
+    def _start_s(self, speed_mps: np.ndarray) -> np.ndarray:
+        return speed_mps / (2.0 * max(self.spec.max_accel_mps2, 1e-6)) + self.velocity_lag_s
 
     def vertical_s(self, height_m: float) -> tuple[float, float]:
         """Take-off climb and landing descent times for a flying height (with the last metre slowed)."""
@@ -127,8 +125,6 @@ class FlightModel:
         t = segment_lengths(path) / speed
         corners = corner_samples(path["x"], path["y"])
         if len(corners):
-            into, out = speed[corners - 1], speed[corners]
-            accel = max(self.spec.max_accel_mps2, 1e-6)
-            np.add.at(t, corners - 1, into / (2.0 * self.stop_decel_mps2))
-            np.add.at(t, corners, out / (2.0 * accel) + self.velocity_lag_s)
+            np.add.at(t, corners - 1, self._brake_s(speed[corners - 1]))
+            np.add.at(t, corners, self._start_s(speed[corners]))
         return t

@@ -19,29 +19,22 @@ import shapely
 from agrifleet.core.errors import PlanError
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
-from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 from shapely.ops import nearest_points
+
+from .swaths import polygons
 
 __all__ = ["FreeSpace"]
 
 _MAX_NODES = 2000
 
 
-def _parts(geom: BaseGeometry) -> list[Polygon]:
-    if isinstance(geom, Polygon):
-        return [] if geom.is_empty else [geom]
-    if isinstance(geom, MultiPolygon):
-        return [g for g in geom.geoms if not g.is_empty]
-    return [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon) and not g.is_empty]
-
-
 def _reflex_corners(region: BaseGeometry) -> np.ndarray:
     """Vertices of ``region``'s rings where the free space (on the left of CCW exteriors and CW holes) is
     concave: the only places a shortest path bends."""
     out = []
-    for poly in _parts(region):
+    for poly in polygons(region):
         poly = orient(poly, sign=1.0)
         for ring in (poly.exterior, *poly.interiors):
             pts = np.asarray(ring.coords)[:-1, :2]

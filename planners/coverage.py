@@ -18,22 +18,21 @@ from shapely.geometry import LineString, Point, Polygon
 
 from agrifleet.core.errors import PlanError
 from agrifleet.core.field import Field
-from agrifleet.core.plan import PATH_DTYPE, Plan, SegmentKind, make_path
+from agrifleet.core.plan import PATH_DTYPE, WORKING_KINDS, Plan, SegmentKind, make_path
 
 from .decompose import split_cells
 from .headlands import build_headlands
 from .metrics import measure
 from .params import CoverageParams
 from .route import CellRoute, order_cells, route_cell
-from .swaths import SwathSet, make_swaths, score_angles
-from .turns import Connector, Piece
+from .swaths import PHASES, SwathSet, make_swaths, score_angles
+from .turns import Connector, Piece, pass_loop
 
 __all__ = ["CoveragePlanner", "plan_field", "choose_angle"]
 
 logger = logging.getLogger(__name__)
 
 _SHORTLIST = 4
-_PHASES = (0.0, -1.0, 1.0, -0.5, 0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +78,7 @@ def _distinct_minima(angles: np.ndarray, cost: np.ndarray, count: int) -> list[f
 
 
 def _layout(inner: Any, allowed: Any, clearance: Any, angle: float, params: CoverageParams) -> _Layout:
-    swath_set = make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, _PHASES)
+    swath_set = make_swaths(inner, allowed, angle, params.width_m, params.min_coverage, PHASES)
     cells = split_cells(swath_set, clearance)
     kind = params.turns
     options = [route_cell(swath_set, c, params.turn_radius_m, kind) for c in cells]
@@ -100,7 +99,7 @@ class _PathBuilder:
         if len(samples) == 0:
             return
         p = self.params
-        working = kind in (SegmentKind.SWATH, SegmentKind.HEADLAND)
+        working = kind in WORKING_KINDS
         speed = p.work_speed_mps if working else (p.turn_speed_mps if kind == SegmentKind.TURN
                                                   else p.transit_speed_mps)
         out = np.zeros(len(samples), dtype=PATH_DTYPE)
@@ -252,7 +251,7 @@ def plan_polygon(boundary: Polygon, params: CoverageParams) -> tuple[np.ndarray,
     headland_transit = 0.0
     for ring in _pass_order(heads.passes, pose):
         if pose is None:
-            build.add(_first_loop(ring), SegmentKind.HEADLAND, swath_id)
+            build.add(pass_loop(ring), SegmentKind.HEADLAND, swath_id)
         else:
             if last_swath is not None:
                 joins, loop, back = conn.onto_pass(pose, ring, max(0.0, last_swath.slack_m),
@@ -300,14 +299,6 @@ def _pass_order(passes, pose: np.ndarray | None) -> list:
         here = nxt[-1].points[0]
     order.extend(sorted((p for p in passes if not p.around_obstacle), key=lambda p: -p.index))
     return order
-
-
-def _first_loop(ring) -> np.ndarray:
-    pts = np.vstack([ring.points, ring.points[:1]])
-    ahead = np.roll(ring.points, -1, axis=0) - np.roll(ring.points, 1, axis=0)
-    heading = np.arctan2(ahead[:, 1], ahead[:, 0])
-    out = np.column_stack([pts, np.append(heading, heading[0]), np.ones(len(pts))])
-    return out
 
 
 def plan_field(field: Field, params: CoverageParams, *, implement: str = "", vehicle: str = "",

@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import LinearRing, MultiPolygon, Polygon
+from shapely.geometry import LinearRing, Polygon
 from shapely.geometry.base import BaseGeometry
+
+from .swaths import polygons
 
 __all__ = ["HeadlandPass", "Headlands", "build_headlands", "ring_points", "smooth_region"]
 
@@ -56,16 +58,6 @@ class Headlands:
 def smooth_region(region: BaseGeometry, radius_m: float, step_m: float) -> BaseGeometry:
     """Close then open ``region`` with a disc of ``radius_m``: every corner gets at least that radius."""
     return _open(_close(region, radius_m, step_m), radius_m, step_m)
-
-
-def _polygons(geom: BaseGeometry) -> list[Polygon]:
-    if geom.is_empty:
-        return []
-    if isinstance(geom, Polygon):
-        return [geom]
-    if isinstance(geom, MultiPolygon):
-        return list(geom.geoms)
-    return [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon) and not g.is_empty]
 
 
 def ring_points(ring: LinearRing, ccw: bool, step_m: float) -> np.ndarray:
@@ -139,7 +131,7 @@ def _smooth(region: BaseGeometry, radius_m: float, step_m: float) -> bool:
     """No ring bends more at one vertex than an arc of the turning radius does over a few steps (overlays
     of nearly touching regions leave cusps that no smoothing radius removes)."""
     limit = max(math.radians(12.0), 4.0 * step_m / radius_m)
-    for poly in _polygons(region):
+    for poly in polygons(region):
         for ring in [poly.exterior, *poly.interiors]:
             pts = np.asarray(ring.simplify(0.002, preserve_topology=False).coords)[:, :2]
             d = np.diff(pts, axis=0)
@@ -170,7 +162,7 @@ def build_headlands(field: Polygon, passes: int, width_m: float, radius_m: float
     for k in range(1, passes + 1):
         region = _pass_geometry(field, (k - 0.5) * width_m, radius_m, step_m, clearance)
         ring_set = []
-        for poly in _polygons(region):
+        for poly in polygons(region):
             ring_set.append(HeadlandPass(k, ring_points(poly.exterior, True, step_m), False))
             for hole in poly.interiors:
                 ring_set.append(HeadlandPass(k, ring_points(hole, False, step_m), True,
@@ -186,7 +178,7 @@ def build_headlands(field: Polygon, passes: int, width_m: float, radius_m: float
     road = tuple(innermost)
     if not road:
         region = _pass_geometry(field, max(0.5 * width_m, radius_m), radius_m, step_m, clearance)
-        road = tuple(HeadlandPass(0, ring_points(p.exterior, True, step_m), False) for p in _polygons(region))
+        road = tuple(HeadlandPass(0, ring_points(p.exterior, True, step_m), False) for p in polygons(region))
         road += tuple(HeadlandPass(0, ring_points(h, False, step_m), True)
-                      for p in _polygons(region) for h in p.interiors)
+                      for p in polygons(region) for h in p.interiors)
     return Headlands(tuple(out), inner, road)

@@ -19,18 +19,17 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon
 
-from agrifleet.core.plan import Plan, PlanMetrics, SegmentKind
+from agrifleet.core.plan import WORKING_KINDS, Plan, PlanMetrics, SegmentKind
 
 __all__ = ["measure", "swept_areas", "swath_overlap", "violations", "max_curvature", "max_gap_m",
            "outside_length_m"]
 
-_WORKING = (SegmentKind.SWATH, SegmentKind.HEADLAND)
 # Overlays of many exactly adjacent strips are where floating-point GEOS drops pieces (seen with GEOS
 # 3.14: a union of 73 swath strips lost two of them); a 0.1 mm precision grid makes them robust.
 GRID_M = 1e-4
 
 
-def swept_areas(plan: Plan, kinds=_WORKING) -> list[Polygon]:
+def swept_areas(plan: Plan, kinds=WORKING_KINDS) -> list[Polygon]:
     """The implement's footprint along every working stretch of ``plan``."""
     half = 0.5 * plan.width_m
     xy = plan.xy

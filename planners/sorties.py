@@ -211,10 +211,7 @@ def split_sorties(plan: Plan, vehicle: VehicleSpec, params: SortieParams, *,
         launch = depots[int(np.argmin(dist[resume[0]]))]
     else:
         launch = np.asarray(params.launch_xy, dtype=float)
-    out_m = np.zeros(len(cand))
-    for d in range(len(depots)):
-        mine = np.flatnonzero(dep == d)
-        out_m[mine] = legs.to(pts[resume[mine]], depots[d])
+    out_m = dist[resume, dep]              # from the depot a sortie ends at, out to where the next resumes
     out_m[0] = float(legs.to(pts[resume[:1]], launch)[0])
 
     # Time and energy that do not depend on where the work stops, as (seconds, speed) pieces.

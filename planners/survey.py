@@ -44,12 +44,11 @@ from .curves import shortest
 from .decompose import split_cells
 from .metrics import swath_overlap, swept_areas, violations
 from .route import CellRoute, order_cells, route_cell
-from .swaths import SwathSet, make_swaths, score_angles
+from .swaths import PHASES, SwathSet, make_swaths, score_angles
 
 __all__ = ["SurveyParams", "SurveyPlanner", "Swathing", "Terrain", "follow_terrain", "plan_survey",
            "survey_params", "swath_from_implement"]
 
-_PHASES = (0.0, -1.0, 1.0, -0.5, 0.5)   # where the lines sit within the play the width leaves
 _SHORTLIST = 3                           # angles laid out in full after the kernel's scores
 
 # --- planning -----------------------------------------------------------------------------------------
@@ -98,7 +97,7 @@ class _Layout:
 def _layout(areas: _Areas, clearance: BaseGeometry, angle: float, params: SurveyParams,
             start_xy: np.ndarray | None) -> _Layout:
     w = params.width_m
-    swath_set = make_swaths(areas.lines, areas.flyable, angle, w, params.min_coverage, _PHASES)
+    swath_set = make_swaths(areas.lines, areas.flyable, angle, w, params.min_coverage, PHASES)
     if not swath_set.swaths:
         return _Layout(swath_set, [], math.inf)
     cells = split_cells(swath_set, clearance)

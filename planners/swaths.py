@@ -73,7 +73,8 @@ class AngleScore:
     stagger_m: np.ndarray
 
 
-def _polygons(geom: BaseGeometry) -> list[Polygon]:
+def polygons(geom: BaseGeometry) -> list[Polygon]:
+    """The non-empty polygons of ``geom`` (a Polygon, MultiPolygon or collection)."""
     if isinstance(geom, Polygon):
         return [] if geom.is_empty else [geom]
     if isinstance(geom, MultiPolygon):
@@ -84,7 +85,7 @@ def _polygons(geom: BaseGeometry) -> list[Polygon]:
 def pack_rings(geom: BaseGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All rings of a (multi)polygon as kernel input: x, y and ring offsets (rings implicitly closed)."""
     rings = []
-    for poly in _polygons(geom):
+    for poly in polygons(geom):
         rings.append(np.asarray(poly.exterior.coords)[:-1, :2])
         rings.extend(np.asarray(r.coords)[:-1, :2] for r in poly.interiors)
     if not rings:
@@ -112,6 +113,11 @@ def _line_offsets(across: np.ndarray, width_m: float, side_slack_m: float, phase
     n = max(1, int(math.ceil((hi - lo - side_slack_m) / width_m - 1e-9)))
     play = abs(n * width_m - (hi - lo))
     return lo + 0.5 * ((hi - lo) - (n - 1) * width_m) + 0.5 * phase * play + width_m * np.arange(n)
+
+
+# Where the lines may sit within the play the width leaves (see _line_offsets): centred, at either end,
+# half way; the planners try them all.
+PHASES = (0.0, -1.0, 1.0, -0.5, 0.5)
 
 
 def make_swaths(inner: BaseGeometry, allowed: BaseGeometry, angle_rad: float, width_m: float,

@@ -80,24 +80,24 @@ class _Road:
 
     def stretch(self, i: int, j: int) -> np.ndarray:
         """Samples from point ``i`` forward to point ``j`` (inclusive), as ``(M, 4)``."""
-        n = len(self.points)
-        count = (j - i) % n
-        idx = (i + np.arange(count + 1)) % n
+        return self._samples(i, (j - i) % len(self.points))
+
+    def loop(self, i: int) -> np.ndarray:
+        """Once around from point ``i`` back to it."""
+        return self._samples(i, len(self.points))
+
+    def _samples(self, i: int, count: int) -> np.ndarray:
+        idx = (i + np.arange(count + 1)) % len(self.points)
         out = np.empty((len(idx), 4))
         out[:, :2] = self.points[idx]
         out[:, 2] = self.headings[idx]
         out[:, 3] = 1.0
         return out
 
-    def loop(self, i: int) -> np.ndarray:
-        """Once around from point ``i`` back to it."""
-        n = len(self.points)
-        idx = (i + np.arange(n + 1)) % n
-        out = np.empty((n + 1, 4))
-        out[:, :2] = self.points[idx]
-        out[:, 2] = self.headings[idx]
-        out[:, 3] = 1.0
-        return out
+
+def pass_loop(ring: HeadlandPass) -> np.ndarray:
+    """Samples once round a headland pass in its own direction, from its first point."""
+    return _Road.from_pass(ring, False).loop(0)
 
 
 class Connector:
@@ -237,15 +237,21 @@ class Connector:
                                          np.repeat(b[None], len(off), 0), self.radius_m, self.curve_kind)
         combos = sorted((on_len[p] + road.ahead(onto[p], off[q]) + off_len[q], p, q)
                         for p in range(len(onto)) for q in range(len(off)))
+        firsts: dict[int, np.ndarray | None] = {}     # each join curve sampled and checked once
+        lasts: dict[int, np.ndarray | None] = {}
         for _, p, q in combos:
             j, k = int(onto[p]), int(off[q])
-            first = self.curve(a, road.pose(j))
-            if not self.is_clear(first):
+            if j not in firsts:
+                curve = self.curve(a, road.pose(j))
+                firsts[j] = curve if self.is_clear(curve) else None
+            if firsts[j] is None:
                 continue
-            last = self.curve(road.pose(k), b)
-            if not self.is_clear(last):
+            if k not in lasts:
+                curve = self.curve(road.pose(k), b)
+                lasts[k] = curve if self.is_clear(curve) else None
+            if lasts[k] is None:
                 continue
-            return [Piece(first, kind), Piece(road.stretch(j, k), kind), Piece(last, kind)]
+            return [Piece(firsts[j], kind), Piece(road.stretch(j, k), kind), Piece(lasts[k], kind)]
         return None
 
     # --- headland passes -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from agrifleet.core.plan import SegmentKind
+from agrifleet.core.replan import dubins_words as replan_dubins_words
 
 from .curves import sample_curves, shortest, shortest_lengths
 from .headlands import HeadlandPass
@@ -299,51 +300,20 @@ class Connector:
         return None
 
 
-def _mod2pi(x: float) -> float:
-    return x % (2.0 * math.pi)
+_WORD_ROWS = ("LSL", "LSR", "RSL", "RSR", "RLR", "LRL")
 
 
 def dubins_words(a: np.ndarray, b: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Lengths (m, ``inf`` when a word has no solution) and segment lengths of all six Dubins words
-    LSL, LSR, RSL, RSR, RLR, LRL from pose ``a`` to pose ``b`` (Shkel and Lumelsky's closed forms)."""
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    d = math.hypot(dx, dy) / radius_m
-    phi = math.atan2(dy, dx) if d > 0 else 0.0
-    al, be = _mod2pi(a[2] - phi), _mod2pi(b[2] - phi)
-    sa, sb, ca, cb = math.sin(al), math.sin(be), math.cos(al), math.cos(be)
-    cab = math.cos(al - be)
-    out = np.full((6, 3), np.nan)
-    p2 = 2 + d * d - 2 * cab + 2 * d * (sa - sb)                       # LSL
-    if p2 >= 0:
-        th = math.atan2(cb - ca, d + sa - sb)
-        out[0] = (_mod2pi(th - al), math.sqrt(p2), _mod2pi(be - th))
-    p2 = -2 + d * d + 2 * cab + 2 * d * (sa + sb)                      # LSR
-    if p2 >= 0:
-        p = math.sqrt(p2)
-        th = math.atan2(-ca - cb, d + sa + sb) - math.atan2(-2.0, p)
-        out[1] = (_mod2pi(th - al), p, _mod2pi(th - be))
-    p2 = -2 + d * d + 2 * cab - 2 * d * (sa + sb)                      # RSL
-    if p2 >= 0:
-        p = math.sqrt(p2)
-        th = math.atan2(ca + cb, d - sa - sb) - math.atan2(2.0, p)
-        out[2] = (_mod2pi(al - th), p, _mod2pi(be - th))
-    p2 = 2 + d * d - 2 * cab + 2 * d * (sb - sa)                       # RSR
-    if p2 >= 0:
-        th = math.atan2(ca - cb, d - sa + sb)
-        out[3] = (_mod2pi(al - th), math.sqrt(p2), _mod2pi(th - be))
-    c = (6.0 - d * d + 2 * cab + 2 * d * (sa - sb)) / 8.0                # RLR
-    if abs(c) <= 1:
-        p = _mod2pi(2 * math.pi - math.acos(c))
-        t = _mod2pi(al - math.atan2(ca - cb, d - sa + sb) + p / 2)
-        out[4] = (t, p, _mod2pi(al - be - t + p))
-    c = (6.0 - d * d + 2 * cab + 2 * d * (sb - sa)) / 8.0                # LRL
-    if abs(c) <= 1:
-        p = _mod2pi(2 * math.pi - math.acos(c))
-        t = _mod2pi(-al - math.atan2(ca - cb, d + sa - sb) + p / 2)
-        out[5] = (t, p, _mod2pi(be - al - t + p))
-    params = out * radius_m
-    lengths = np.where(np.isnan(params).any(axis=1), np.inf, np.nan_to_num(params).sum(axis=1))
-    return lengths, np.nan_to_num(params)
+    LSL, LSR, RSL, RSR, RLR, LRL from pose ``a`` to pose ``b``: :func:`agrifleet.core.replan.dubins_words`
+    as one row per word."""
+    lengths = np.full(6, np.inf)
+    params = np.zeros((6, 3))
+    for word, segments in replan_dubins_words(tuple(a[:3]), tuple(b[:3]), radius_m):
+        k = _WORD_ROWS.index(word)
+        params[k] = segments
+        lengths[k] = sum(segments)
+    return lengths, params
 
 
 def _back(pose: np.ndarray, distance_m: float) -> np.ndarray:

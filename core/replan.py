@@ -221,6 +221,10 @@ def _shortest_transit(area: Polygon | None, s: tuple[float, float, float], g: tu
                       r: float, step: float, leads: tuple[float, ...]) -> np.ndarray | None:
     """Shortest "straight on, Dubins, straight in" poses from ``s`` to ``g`` that stay in ``area``; the
     longest straight-in of ``leads`` that fits wins over a shorter path."""
+    clearance = None
+    if area is not None:                                 # buffered and prepared once for every candidate
+        clearance = area.buffer(1e-6)
+        shapely.prepare(clearance)
     for lead in leads:                                   # straight in last, to line up a towed implement
         best: np.ndarray | None = None
         b = (g[0] - lead * math.cos(g[2]), g[1] - lead * math.sin(g[2]), g[2])
@@ -232,7 +236,7 @@ def _shortest_transit(area: Polygon | None, s: tuple[float, float, float], g: tu
                 if best is not None and run_out + sum(lengths) + lead >= _length(best):
                     break
                 poses = np.vstack([head, sample_dubins(a, word, lengths, r, step)[1:], tail])
-                if _inside(area, poses[:, :2]):
+                if _inside(clearance, poses[:, :2]):
                     best = poses
                     break
         if best is not None:
@@ -252,8 +256,8 @@ def _length(poses: np.ndarray) -> float:
     return float(np.hypot(*np.diff(poses[:, :2], axis=0).T).sum())
 
 
-def _inside(boundary: Polygon | None, xy: np.ndarray) -> bool:
-    return boundary is None or bool(boundary.buffer(1e-6).covers(LineString(xy) if len(xy) > 1 else Point(xy[0])))
+def _inside(clearance: Any, xy: np.ndarray) -> bool:
+    return clearance is None or bool(clearance.covers(LineString(xy) if len(xy) > 1 else Point(xy[0])))
 
 
 def transit_path(plan: Plan, start: np.ndarray, goal: np.ndarray, speed_mps: float,
@@ -282,12 +286,15 @@ def transit_path(plan: Plan, start: np.ndarray, goal: np.ndarray, speed_mps: flo
     leads = (2.0 * r, r, 0.0) if lead_in_m is None else (lead_in_m, 0.0)
     # Inside the boundary if at all possible; else allow room to turn around where the vehicle stands
     # (a tractor that stopped facing the field edge), which leaves the field there by up to 2.5 radii.
-    areas = [plan.boundary] if plan.boundary is None else [
-        plan.boundary, plan.boundary.union(Point(s[:2]).buffer(2.5 * r))]
-    for area in areas:
+    def areas():
+        yield plan.boundary
+        if plan.boundary is not None:
+            yield plan.boundary.union(Point(s[:2]).buffer(2.5 * r))
+
+    for k, area in enumerate(areas()):
         best = _shortest_transit(area, s, g, r, step, leads)
         if best is not None:
-            if area is not areas[0]:
+            if k > 0:
                 logger.warning("transit from %s leaves the field boundary near its start to turn around",
                                np.round(s[:2], 1).tolist())
             return make_path(best[:-1, :2], best[:-1, 2], kind=SegmentKind.TRANSIT, speed_mps=speed_mps)

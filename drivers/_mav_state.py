@@ -10,12 +10,12 @@ launch, a pilot's hold).
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import math
 import threading
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
 
 from agrifleet.core.geo import LocalFrame
 from agrifleet.core.plan import Plan
@@ -36,6 +36,12 @@ logger = logging.getLogger(__name__)
 GNSS = {0: GnssQuality.NONE, 1: GnssQuality.NONE, 2: GnssQuality.SINGLE, 3: GnssQuality.SINGLE,
         4: GnssQuality.DGPS, 5: GnssQuality.RTK_FLOAT, 6: GnssQuality.RTK_FIXED}
 MODE_SETTLE_S = 1.0            # a mode the vehicle reports for this long is its own decision
+
+
+@functools.lru_cache(maxsize=4)
+def _frame_at(lat_e7: int, lon_e7: int) -> LocalFrame:
+    """The frame centred on a home position: built once, not at every heartbeat (a projection costs ms)."""
+    return LocalFrame(lat_e7 * 1e-7, lon_e7 * 1e-7)
 
 
 class VehicleWatch:
@@ -139,8 +145,7 @@ class VehicleWatch:
         pos = self._status.get("_pos")
         if self.air or home is None or pos is None:
             return False
-        frame = LocalFrame(home.latitude * 1e-7, home.longitude * 1e-7)
-        x, y = frame.to_local(np.array([pos.lon * 1e-7, pos.lat * 1e-7]))
+        x, y = _frame_at(home.latitude, home.longitude).point_to_local(pos.lon * 1e-7, pos.lat * 1e-7)
         return math.hypot(x, y) < 3.0 and math.hypot(pos.vx, pos.vy) < 10
 
     def _reached(self, seq: int) -> None:
@@ -181,7 +186,7 @@ class VehicleWatch:
             lat, lon = pos.lat * 1e-7, pos.lon * 1e-7
             x = y = math.nan
             if self._frame is not None:
-                x, y = (float(v) for v in self._frame.to_local(np.array([lon, lat])))
+                x, y = self._frame.point_to_local(lon, lat)
             hdg = math.nan if pos.hdg == 65535 else \
                 math.remainder(math.pi / 2 - math.radians(pos.hdg / 100.0), 2 * math.pi)
             battery = math.nan if status is None or status.battery_remaining < 0 \

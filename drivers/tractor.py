@@ -27,7 +27,6 @@ import time
 from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
-import numpy as np
 from agrifleet.core.errors import (
     CommandRejected,
     ConfigError,
@@ -222,8 +221,7 @@ class TractorDriver(Driver):
         frame = self._plan.frame if self._plan is not None else None
         if frame is None:
             return None  # geographic state but no frame to put it in yet
-        xy = frame.to_local(np.array([[float(st["lon"]), float(st["lat"])]]))[0]
-        return float(xy[0]), float(xy[1])
+        return frame.point_to_local(float(st["lon"]), float(st["lat"]))
 
     # --- the control loop ---------------------------------------------------------------------------------
     def _loop(self) -> None:

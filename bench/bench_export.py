@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +21,7 @@ from agrifleet.core.geo import LocalFrame
 from agrifleet.core.plan import Plan, SegmentKind, make_path
 from agrifleet.planners.export import ExportOptions, export_plans
 from agrifleet.planners.export._decimate import decimate
+from _timing import median_time
 
 
 def field_plan(n_swaths: int, length_m: float, step_m: float, width_m: float = 12.0) -> Plan:
@@ -48,12 +47,7 @@ def field_plan(n_swaths: int, length_m: float, step_m: float, width_m: float = 1
 
 
 def median_s(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, repeat)[0]
 
 
 def main() -> None:

@@ -21,15 +21,14 @@ import argparse
 import json
 import logging
 import re
-import statistics
 import sys
-import time
 from pathlib import Path
 
 from agrifleet.core.field_files import load_fields
 from agrifleet.planners.coverage import plan_field
 from agrifleet.planners.metrics import measure, outside_length_m
 from agrifleet.planners.params import CoverageParams
+from _timing import median_time
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
 FIELDS = ("rect_200x100", "rect_1000x500", "pentagon_10ha", "l_shape_20ha", "holes_30ha", "u_inlet_15ha")
@@ -62,15 +61,10 @@ def best_valid(rows: list[dict], reeds_shepp: bool | None = None) -> dict | None
 
 def run_one(field, params: CoverageParams, repeats: int) -> dict:
     plan_field(field, params, with_metrics=False)  # warm caches (imports, kernels)
-    times, plan = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        plan = plan_field(field, params, with_metrics=False)
-        times.append(time.perf_counter() - t0)
-    assert plan is not None
+    t_plan, plan = median_time(lambda: plan_field(field, params, with_metrics=False), repeats)
     m = measure(plan, plan.meta["headland_passes"])
     no_headland = m.path_length_m - m.headland_length_m - plan.meta["headland_transit_m"]
-    return {"time_s": statistics.median(times), "n_swaths": m.n_swaths, "angle_deg": plan.meta["angle_deg"],
+    return {"time_s": t_plan, "n_swaths": m.n_swaths, "angle_deg": plan.meta["angle_deg"],
             "path_km": m.path_length_m / 1e3, "no_headland_km": no_headland / 1e3,
             "turn_km": m.turn_length_m / 1e3, "coverage": m.coverage_ratio, "overlap": m.overlap_ratio,
             "violations": m.boundary_violations, "outside_m": outside_length_m(plan, field.boundary)}

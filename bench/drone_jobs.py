@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import json
 import statistics
-import time
 
 import numpy as np
 from agrifleet.core.field import Field
@@ -31,6 +30,7 @@ from agrifleet.planners.survey import plan_survey, survey_params, swath_from_imp
 from agrifleet.sim.sortie_flight import fly_sortie
 from agrifleet.sim.vehicles import EXAMPLE_DRONE
 from shapely.geometry import Polygon
+from _timing import median_time
 
 SPRAYER = ("sprayer:platform=air,boom_width_m=7,n_sections=1,rate_l_per_ha=15,tank_l=20,actuation=sprayer,"
            "nozzle_spacing_m=1.75,boom_offset_m=0,nozzle_max_flow_l_per_min=5")
@@ -47,15 +47,6 @@ def farm() -> Field:
 
 def drones(n: int) -> list:
     return [dataclasses.replace(EXAMPLE_DRONE, name=f"drone-{k}") for k in range(1, n + 1)]
-
-
-def median_time(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def even_split(fld: Field, n: int) -> list[float]:

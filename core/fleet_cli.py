@@ -20,6 +20,7 @@ from .dispatcher import Dispatcher, DispatcherConfig, field_to_wire
 from .errors import ConfigError, PlanError
 from .keys import ClientKeys, Role, generate, load_client
 from .messages import Event, EventCode, FleetState, Progress, Severity
+from .store import JobState
 
 __all__ = ["DEFAULT_SERVER", "JobCommand", "KeysCommand", "ServeCommand", "WatchCommand"]
 
@@ -271,7 +272,7 @@ def _describe(topic: str, msg: Any) -> str:
                                 and math.isfinite(v["battery_pct"]) else "")
             for v in msg.vehicles)
         jobs = "  ".join(f"job {j['id']} {j['state']} {100 * j['coverage']:.1f}%" for j in msg.jobs if
-                         j["state"] not in ("complete", "aborted", "failed"))
+                         j["state"] not in JobState.FINAL)
         return f"state  {vehicles or 'no vehicles'} | {jobs or 'no open jobs'}"
     if isinstance(msg, Progress):
         return f"progress mission {msg.mission}: index {msg.index}, {100 * msg.coverage:.1f} %, " \

@@ -33,7 +33,6 @@ __all__ = ["AgentProcess", "DemoFleet"]
 
 logger = logging.getLogger(__name__)
 
-FINAL = ("complete", "aborted", "failed")
 
 
 @dataclass(slots=True)

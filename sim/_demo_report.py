@@ -147,11 +147,11 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_report(run: DemoRun, report: dict[str, Any] | None = None) -> list[Path]:
-    """Write ``report.json`` and ``report.html`` into the run's output folder; returns the paths."""
+def write_report(run: DemoRun, report: dict[str, Any]) -> list[Path]:
+    """Write ``report`` (see :func:`build_report`) as ``report.json`` and ``report.html`` into the run's
+    output folder; returns the paths."""
     from ._demo_html import draw_pictures, render_html
 
-    report = build_report(run) if report is None else report
     out = run.out
     json_path, html_path = out / "report.json", out / "report.html"
     json_path.write_text(json.dumps(report, indent=1, allow_nan=False) + "\n", encoding="utf-8")

@@ -21,9 +21,10 @@ from typing import Any
 
 from agrifleet.core.errors import ConfigError, ScenarioError
 from agrifleet.core.plan import Plan
-from agrifleet.core.store import MissionRow, Store
+from agrifleet.core.store import JobState, MissionRow, Store
 
-from ._demo_fleet import FINAL, DemoFleet
+from ._bindings import PACED_DRIVERS
+from ._demo_fleet import DemoFleet
 from ._demo_plan import FarmPlan, plan_farm
 from ._demo_world import DemoWorld, PlanCursor
 from ._metrics import PlanView, TrialMetrics
@@ -36,7 +37,6 @@ __all__ = ["DemoRun", "Progress", "run_demo"]
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, float, float], None]   # (hectares done, hectares in all, simulated seconds)
-DRIVERS = ("tractor", "mavlink")
 POLL_S = 0.1          # how often the dispatcher is asked for progress (wall clock)
 STATUS_EVERY = 5      # ... and every this many polls for each job's missions
 
@@ -108,9 +108,9 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
     if not (math.isfinite(speed_factor) and speed_factor > 0):
         raise ConfigError(f"speed factor {speed_factor!r} must be a number > 0")
     for k, v in enumerate(scenario.fleet):
-        if v.driver not in DRIVERS:
+        if v.driver not in PACED_DRIVERS:
             raise ScenarioError(f"{scenario.source}: fleet[{k}].driver: the demo drives vehicles over their "
-                                f"real links ({' or '.join(DRIVERS)}), not {v.driver!r}")
+                                f"real links ({' or '.join(PACED_DRIVERS)}), not {v.driver!r}")
     seed = scenario.seed if seed is None else int(seed)
     tell = say or (lambda line: None)
     wall0 = wall_clock()
@@ -160,7 +160,7 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
         tell("work done; stopping the agents, the vehicles and the dispatcher" if done_at_s is not None else
              "time is up; stopping the agents, the vehicles and the dispatcher")
         statuses = {name: fleet.status(jid) for name, jid in job_ids.items()}
-        stats = fleet.dispatcher.call("stats")
+        stats = fleet.stats()
         endpoint = fleet.endpoint
         agents = {vid: a.command for vid, a in fleet.agents.items()}
         exits = fleet.stop_agents()
@@ -198,7 +198,7 @@ def _work(scenario: Scenario, farm: FarmPlan, fleet: DemoFleet, world: DemoWorld
         if progress is not None:
             done = sum(min(1.0, j["coverage"]) * area_ha[by_id[j["id"]]] for j in jobs)
             progress(done, total_ha, world.t_s - t0_s)
-        if len(jobs) == len(job_ids) and all(j["state"] in FINAL for j in jobs):
+        if len(jobs) == len(job_ids) and all(j["state"] in JobState.FINAL for j in jobs):
             return world.t_s
         if world.t_s - t0_s > limit_s or wall_clock() > wall_limit:
             logger.warning("the work is not done within the time limit of %g s", limit_s)

@@ -61,6 +61,7 @@ class Ledger:
     every: int = 2
     vehicles: dict[str, VehicleLedger] = field(default_factory=dict)
     services: list[dict[str, Any]] = field(default_factory=list)
+    _width_on: dict[tuple[str, int], float | None] = field(default_factory=dict)   # (vehicle, sections) -> m
 
     def __call__(self, world: World) -> None:
         if world.steps % self.every:
@@ -70,15 +71,21 @@ class Ledger:
         self.services += serve_depots(world, self.specs, self.depots)
         for vid, spec in self.specs.items():
             s = world.state(vid)
-            v = self.vehicles.setdefault(vid, VehicleLedger(last_xy=(s.implement_x, s.implement_y)))
+            v = self.vehicles.get(vid)
+            if v is None:
+                v = self.vehicles[vid] = VehicleLedger(last_xy=(s.implement_x, s.implement_y))
             lx, ly = v.last_xy
             step = math.hypot(s.implement_x - lx, s.implement_y - ly) if math.isfinite(lx) else 0.0
             v.last_xy = (s.implement_x, s.implement_y)
             if s.sections:
-                w = self.widths.get(vid)
-                if w is not None:
-                    on = [(s.sections >> k) & 1 for k in range(len(w))]
-                    v.applied_m2 += float(np.dot(on, w)) * step
+                key = (vid, s.sections)
+                if key not in self._width_on:
+                    w = self.widths.get(vid)
+                    self._width_on[key] = None if w is None else \
+                        float(np.dot([(s.sections >> k) & 1 for k in range(len(w))], w))
+                width = self._width_on[key]
+                if width is not None:
+                    v.applied_m2 += width * step
                 v.working_s += dt
             if abs(s.speed_mps) > MOVING_MPS:
                 v.moving_s += dt

@@ -40,6 +40,7 @@ from agrifleet.core.implement import build_implement
 from agrifleet.core.plan import Plan
 from agrifleet.core.plugin import load
 from agrifleet.core.replan import build_piece, split_remaining
+from agrifleet.core.store import JobState
 from agrifleet.drivers.agent import Agent, AgentConfig
 from agrifleet.drivers.base import MissionState
 
@@ -279,7 +280,7 @@ class _Trial:
         if any(j.job_id == 0 for j in self.jobs):
             return False
         jobs = {j.id: j for j in self.server.store.jobs()}
-        return all(jobs[j.job_id].state in ("complete", "aborted", "failed") for j in self.jobs)
+        return all(jobs[j.job_id].state in JobState.FINAL for j in self.jobs)
 
     # --- jobs ---------------------------------------------------------------------------------------------
     def _submit_due(self) -> None:

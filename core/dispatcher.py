@@ -84,6 +84,18 @@ class DispatcherConfig:
             raise ConfigError(f"chunk_bytes = {self.chunk_bytes} must be within [1 KiB, 8 MiB]")
 
 
+def send_plan_chunks(bus: Any, vehicle: str, mission: int, job: int, plan_bytes: bytes, start_index: int,
+                     chunk_bytes: int) -> None:
+    """Send a stored plan to ``vehicle`` as acknowledged ``PlanChunk`` messages of ``chunk_bytes`` each,
+    every one carrying the whole plan's size and CRC (the agent reassembles and checks it)."""
+    size, crc = len(plan_bytes), zlib.crc32(plan_bytes)
+    n = max(1, -(-size // chunk_bytes))
+    for k in range(n):
+        bus.send(vehicle, PlanChunk(mission=mission, job=job, chunk=k, n_chunks=n, size=size, crc32=crc,
+                                    start_index=start_index, data=plan_bytes[k * chunk_bytes:(k + 1) * chunk_bytes]),
+                 reliable=True)
+
+
 class Dispatcher:
     """The serve process. Implements the fleet manager's :class:`~agrifleet.core.fleet.FleetLink`."""
 
@@ -251,13 +263,7 @@ class Dispatcher:
 
     # --- FleetLink ---------------------------------------------------------------------------------------
     def send_plan(self, vehicle: str, mission: int, job: int, plan_bytes: bytes, start_index: int) -> None:
-        size, crc = len(plan_bytes), zlib.crc32(plan_bytes)
-        step = self.config.chunk_bytes
-        n = max(1, -(-size // step))
-        for k in range(n):
-            self.bus.send(vehicle, PlanChunk(mission=mission, job=job, chunk=k, n_chunks=n, size=size, crc32=crc,
-                                             start_index=start_index, data=plan_bytes[k * step:(k + 1) * step]),
-                          reliable=True)
+        send_plan_chunks(self.bus, vehicle, mission, job, plan_bytes, start_index, self.config.chunk_bytes)
 
     def send_command(self, vehicle: str, mission: int, command: CommandCode) -> int:
         msg_id = self.bus.send(vehicle, Command(command=command, mission=mission), reliable=True)

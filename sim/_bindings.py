@@ -72,12 +72,10 @@ def _fleet_key(scenario: Scenario, entry: VehicleEntry, key: str) -> str:
 
 
 def bind_vehicle(scenario: Scenario, entry: VehicleEntry, world: World, start: tuple[float, float, float],
-                 control_period_s: float, telemetry_period_s: float, sysid: int,
-                 speed_factor: float | None = None) -> Binding:
+                 control_period_s: float, telemetry_period_s: float, sysid: int) -> Binding:
     """Put ``entry`` into ``world`` at ``start`` (x, y, heading rad) with its driver. The ``sim`` driver is
     connected (it joins the world); the others connect once the world runs (they wait for the vehicle).
-    ``speed_factor`` is the pace of a paced trial (simulated seconds per wall second); nothing here depends
-    on it any more (periods are of simulated time on every side of the link)."""
+    Periods are of simulated time on every side of a link, so nothing here depends on a trial's pace."""
     try:
         if entry.driver == "sim":
             return _bind_sim(entry, world, start, control_period_s, telemetry_period_s)
@@ -100,7 +98,7 @@ def _bind_sim(entry: VehicleEntry, world: World, start: tuple[float, float, floa
     return Binding(entry, wrapped, driver.gnss, closers=[driver.close])
 
 
-def _model(entry: VehicleEntry, world: World) -> Any:
+def _model(entry: VehicleEntry) -> Any:
     from .energy import payload_from_implement
     from .vehicles import model_for
 
@@ -117,7 +115,7 @@ def place_tractor_ecu(entry: VehicleEntry, world: World, start: tuple[float, flo
 
     if not entry.spec.kind.is_ground:
         raise ConfigError("the tractor driver drives ground vehicles only")
-    model = _model(entry, world)
+    model = _model(entry)
     with world.lock:
         model.place(*start, env=world)
         world.add_vehicle(entry.id, model)
@@ -158,7 +156,7 @@ def place_autopilot(entry: VehicleEntry, world: World, start: tuple[float, float
     gnss = Gnss(world.spawn_rng(), _QUALITY[entry.gnss], frame=frame)
     try:
         with world.lock:   # the autopilot puts the vehicle at home and becomes its controller
-            ap = SimAutopilot(world, entry.id, _model(entry, world), config, links=[link], gnss=gnss,
+            ap = SimAutopilot(world, entry.id, _model(entry), config, links=[link], gnss=gnss,
                               implement=implement)
     except BaseException:
         link.close()

@@ -11,11 +11,11 @@ and the same seed gives the same trial.
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from typing import Any
 
 from agrifleet.core.bus import BusConfig, ClientBus, Inbound, ServerBus
+from agrifleet.core.dispatcher import DispatcherConfig, send_plan_chunks
 from agrifleet.core.errors import AgrifleetError
 from agrifleet.core.fleet import FleetManager
 from agrifleet.core.messages import (
@@ -26,7 +26,6 @@ from agrifleet.core.messages import (
     Event,
     Hello,
     PlanAck,
-    PlanChunk,
     Progress,
     Telemetry,
     Welcome,
@@ -42,7 +41,7 @@ __all__ = ["FleetServer", "make_agent"]
 logger = logging.getLogger(__name__)
 
 ENDPOINT = "inproc://agrifleet-sim"
-CHUNK_BYTES = 1 << 20
+_CHUNK_BYTES = DispatcherConfig().chunk_bytes          # as the field dispatcher cuts plans
 
 
 class FleetServer:
@@ -106,12 +105,7 @@ class FleetServer:
 
     # --- FleetLink ----------------------------------------------------------------------------------------
     def send_plan(self, vehicle: str, mission: int, job: int, plan_bytes: bytes, start_index: int) -> None:
-        size, crc = len(plan_bytes), zlib.crc32(plan_bytes)
-        n = max(1, -(-size // CHUNK_BYTES))
-        for k in range(n):
-            chunk = PlanChunk(mission=mission, job=job, chunk=k, n_chunks=n, size=size, crc32=crc,
-                              start_index=start_index, data=plan_bytes[k * CHUNK_BYTES:(k + 1) * CHUNK_BYTES])
-            self.bus.send(vehicle, chunk, reliable=True)
+        send_plan_chunks(self.bus, vehicle, mission, job, plan_bytes, start_index, _CHUNK_BYTES)
 
     def send_command(self, vehicle: str, mission: int, command: CommandCode) -> int:
         return self.bus.send(vehicle, Command(command=command, mission=mission), reliable=True)

@@ -77,7 +77,7 @@ class GroundVehicleModel:
         self._trailer_len = spec.implement_offset_m
         self._lag_dt = -1.0   # the step the cached lag factor was computed for
         self._lag_k = 1.0
-        self._widths: dict[int, float] = {}  # worked width per section mask
+        self._widths: dict[int, tuple[int, float]] = {}  # commanded mask -> (mask worked, its width)
         if state is None:
             self.state.tank_l = spec.tank_l
             self.state.battery_wh = spec.battery_wh
@@ -212,10 +212,11 @@ class GroundVehicleModel:
         sections = control.sections if armed else 0
         payload = self.payload
         if payload is not None and sections:
-            width = self._widths.get(sections)
-            if width is None:
-                sections &= payload.all_sections
-                width = self._widths[sections] = payload.width_on_m(sections)
+            known = self._widths.get(sections)
+            if known is None:
+                masked = sections & payload.all_sections
+                known = self._widths[sections] = (masked, payload.width_on_m(masked))
+            sections, width = known
             if spec.tank_l > 0:
                 if s.tank_l <= 0.0:
                     sections = 0

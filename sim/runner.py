@@ -144,7 +144,7 @@ class _Trial:
         starts = self._starts()
         for k, entry in enumerate(sc.fleet):
             self.bindings[entry.id] = bind_vehicle(sc, entry, world, starts[entry.id], run.control_period_s,
-                                                   run.telemetry_period_s, sysid=k + 1, speed_factor=self.speed)
+                                                   run.telemetry_period_s, sysid=k + 1)
         config = AgentConfig(telemetry_hz=1.0 / run.telemetry_period_s, progress_min_s=run.fleet_period_s)
         for vid, b in self.bindings.items():
             self.agents[vid] = make_agent(vid, b.driver, self.network, world.now, self.bus, config,

@@ -250,7 +250,7 @@ def build_swaths(const double[::1] xs, const double[::1] ys, const cnp.int64_t[:
     cdef double c, lo, hi, start, end, vmin, vmax, mid, gs, ge, x0, x1
     cdef double r_lo0, r_lo1, r_hi0, r_hi1
     cdef bint tip_s, tip_e, found, hit, from_edges
-    cdef int room, owner_g
+    cdef int owner_g
     nxt_arr = _next_index(ring_offsets, n)
     anxt_arr = _next_index(a_offsets, na)
     cdef cnp.int64_t[::1] nxt = nxt_arr

@@ -190,23 +190,19 @@ cdef rs_formula _FORMULA[11]
 cdef bint _BACKWARDS[11]
 cdef int _WORD[11]
 cdef int _ASSEMBLY[11]
-cdef bint _PLUS[11]          # the formula's circle centre term is (x + sin phi, y - 1 - cos phi)
 _FORMULA[:] = [_lp_sp_lp, _lp_sp_rp, _lp_rm_l, _lp_rm_l, _lp_rup_lum_rm, _lp_rum_lum_rp, _lp_rm_sm_lm,
                _lp_rm_sm_rm, _lp_rm_sm_lm, _lp_rm_sm_rm, _lp_rm_s_lm_rp]
 _BACKWARDS[:] = [False, False, False, True, False, False, False, False, True, True, False]
 _WORD[:] = [14, 12, 0, 0, 2, 2, 4, 8, 6, 10, 16]
 _ASSEMBLY[:] = [A_TUV, A_TUV, A_TUV, A_VUT, A_TU_MU_V, A_TUUV, A_T_H_UV, A_T_H_UV, A_VU_H_T, A_VU_H_T,
                 A_T_H_U_H_V]
-_PLUS[:] = [False, True, False, False, True, True, False, True, False, True, True]
 # Symmetries: identity, timeflip, reflect, timeflip + reflect (sign of x, y, phi; lengths; word offset).
 cdef double _SX[4]
 cdef double _SY[4]
 cdef double _SPHI[4]
-cdef double _FLIP[4]
 _SX[:] = [1.0, -1.0, 1.0, -1.0]
 _SY[:] = [1.0, 1.0, -1.0, -1.0]
 _SPHI[:] = [1.0, -1.0, -1.0, 1.0]
-_FLIP[:] = [1.0, -1.0, 1.0, -1.0]
 
 
 cdef void _rs_candidate(int k, double x, double y, double phi, double s, double c, double xb, double yb,
@@ -221,7 +217,7 @@ cdef void _rs_candidate(int k, double x, double y, double phi, double s, double 
 
 cdef void _rs_assemble(int f, int sym, double t, double u, double v, TurnPath* best) noexcept nogil:
     """Candidate ``4 f + sym`` from its formula's (t, u, v): the symmetry's signs, the family's segments."""
-    cdef double g = _FLIP[sym]
+    cdef double g = _SX[sym]          # timeflip negates the lengths as it negates x
     t *= g
     u *= g
     v *= g
@@ -331,14 +327,14 @@ cdef void _reeds_shepp_unit(double x, double y, double phi, TurnPath* best) noex
     yb = x * s - y * c
     turn = fabs(_rmod(phi))
     for sym in range(4):            # identity, timeflip, reflect, timeflip + reflect
-        sp = -1.0 if sym == 1 or sym == 2 else 1.0      # the symmetric goal heading is sp * phi
+        sp = _SPHI[sym]                                 # the symmetric goal heading is sp * phi
         ss = sp * s                                     # its sine; its cosine is c
         # What the free arcs must turn: t + v = phi mod 2 pi for 8.1, |t| + |v| >= |phi - pi/2| for 8.9/10.
         unit = _unit_turn(sp * phi)
         quarter = fabs(_rmod(sp * phi - HALF_PI))
         for b in range(2):          # goal seen forwards, backwards
-            gx = (xb if b else x) * (-1.0 if sym & 1 else 1.0)
-            gy = (yb if b else y) * (-1.0 if sym >= 2 else 1.0)
+            gx = (xb if b else x) * _SX[sym]
+            gy = (yb if b else y) * _SY[sym]
             # Families with the centre term (x - sin phi, y - 1 + cos phi): 8.1, 8.3, 8.9.
             xi = gx - ss
             eta = gy - 1.0 + c

@@ -223,11 +223,7 @@ class MavClient:
             while reply is not None:
                 kind, seq = reply.kind, reply.value
                 if kind == "MISSION_ACK":
-                    result = _enum(MavMissionResult, seq)
-                    if result is MavMissionResult.ACCEPTED and (answered >= len(items) or not items):
-                        return answered
-                    name = result.name if isinstance(result, MavMissionResult) else str(result)
-                    raise CommandRejected(call, name, f"{len(items)} items, mission type {mission_type}")
+                    return _upload_acked(call, seq, answered, len(items), mission_type)
                 if not 0 <= seq < len(items):
                     raise CommandRejected(call, "INVALID_SEQUENCE",
                                           f"vehicle asked for item {seq} of {len(items)}")
@@ -235,14 +231,18 @@ class MavClient:
                     frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
                     self.send(mav.mission_item_int_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3,
                                                           p4, x, y, z, mission_type))
-                else:                       # legacy request: float degrees
-                    frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
-                    k = 1e-7 if frame in GLOBAL_FRAMES else 1.0
-                    self.send(mav.mission_item_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3, p4,
-                                                      x * k, y * k, z, mission_type))
+                else:
+                    self._send_legacy_item(seq, items[seq], mission_type)
                 answered = max(answered, seq + 1)
                 reply = self._reply(is_reply, ITEM_TIMEOUT_S)
         raise DriverTimeout(call, "TIMEOUT", f"mission upload stalled after {answered} of {len(items)} items")
+
+    def _send_legacy_item(self, seq: int, item: WireItem, mission_type: int) -> None:
+        """Answer a legacy MISSION_REQUEST: the item as MISSION_ITEM, positions in float degrees."""
+        frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = item
+        k = 1e-7 if frame in GLOBAL_FRAMES else 1.0
+        self.send(self.mav.mission_item_encode(self.target_system, self.target_component, seq, frame, cmd,
+                                               current, auto, p1, p2, p3, p4, x * k, y * k, z, mission_type))
 
     def _upload_lane(self, call: str, lane: UploadLane, items: Sequence[WireItem], mission_type: int,
                      count: Any) -> int:
@@ -273,18 +273,11 @@ class MavClient:
                 if kind == "MISSION_REQUEST_INT" and 0 <= seq < n:
                     send(next_frame if seq == next_seq else build((ts, tc), seq, items[seq], mission_type))
                 elif kind == "MISSION_ACK":
-                    result = _enum(MavMissionResult, seq)
-                    if result is MavMissionResult.ACCEPTED and answered >= n:
-                        return answered
-                    name = result.name if isinstance(result, MavMissionResult) else str(result)
-                    raise CommandRejected(call, name, f"{n} items, mission type {mission_type}")
+                    return _upload_acked(call, seq, answered, n, mission_type)
                 elif not 0 <= seq < n:
                     raise CommandRejected(call, "INVALID_SEQUENCE", f"vehicle asked for item {seq} of {n}")
-                else:                              # a legacy MISSION_REQUEST: pymavlink's float item
-                    frame, cmd, current, auto, p1, p2, p3, p4, x, y, z = items[seq]
-                    k = 1e-7 if frame in GLOBAL_FRAMES else 1.0
-                    self.send(self.mav.mission_item_encode(ts, tc, seq, frame, cmd, current, auto, p1, p2, p3,
-                                                           p4, x * k, y * k, z, mission_type))
+                else:
+                    self._send_legacy_item(seq, items[seq], mission_type)
                 answered = max(answered, seq + 1)
                 if seq + 1 < n and seq + 1 != next_seq:      # build the next one while the vehicle works
                     next_seq, next_frame = seq + 1, build((ts, tc), seq + 1, items[seq + 1], mission_type)
@@ -375,3 +368,13 @@ def _enum(cls: Any, value: int) -> Any:
         return cls(value)
     except ValueError:
         return value
+
+
+def _upload_acked(call: str, value: int, answered: int, n: int, mission_type: int) -> int:
+    """The vehicle's MISSION_ACK ends an upload of ``n`` items: their count when it accepted them all after
+    asking for each, else the rejection it gave."""
+    result = _enum(MavMissionResult, value)
+    if result is MavMissionResult.ACCEPTED and answered >= n:
+        return answered
+    name = result.name if isinstance(result, MavMissionResult) else str(result)
+    raise CommandRejected(call, name, f"{n} items, mission type {mission_type}")

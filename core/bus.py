@@ -484,13 +484,14 @@ class ServerBus:
             rid = self.routes.get(vehicle)
             if rid is None:
                 continue
-            if not link.alive(now) and heard_until is None:
-                heard_until = self._read_at if self.router is not None and self.router.poll(0) else now
-            if not link.alive(now) and not link.alive(heard_until):  # type: ignore[arg-type]
-                lost.append(vehicle)
-                self._vehicle_of.pop(rid, None)
-                del self.routes[vehicle]
-                continue
+            if not link.alive(now):
+                if heard_until is None:      # frames waiting unread: judge silence when last read
+                    heard_until = self._read_at if self.router is not None and self.router.poll(0) else now
+                if not link.alive(heard_until):
+                    lost.append(vehicle)
+                    self._vehicle_of.pop(rid, None)
+                    del self.routes[vehicle]
+                    continue
             for frame in link.due(now):
                 self.counters.resends += 1
                 self._send_raw(rid, frame)

@@ -76,6 +76,7 @@ class _Driving:
         self.plans: dict[tuple[int, str], Plan] = {}      # (job id, vehicle) -> submitted plan
         self.now: dict[str, tuple[Plan, int]] = {}        # vehicle -> (plan, acknowledged index)
         self.world: Any = None                            # set once the world exists
+        self.view: Callable[[Plan], PlanView] = PlanView   # the world's metrics share theirs once it exists
         self._cursors: dict[int, tuple[Plan, PlanCursor]] = {}
 
     def __call__(self, vehicle: str) -> tuple[Plan, int] | None:
@@ -85,7 +86,7 @@ class _Driving:
         plan, acked = hit
         key = id(plan)
         if key not in self._cursors:
-            self._cursors[key] = (plan, PlanCursor(PlanView(plan)))
+            self._cursors[key] = (plan, PlanCursor(self.view(plan)))
         s = self.world.state(vehicle)
         return plan, self._cursors[key][1].follow(s.x, s.y, acked)
 
@@ -128,7 +129,7 @@ def run_demo(scenario: Scenario, out: Path, *, speed_factor: float, seed: int | 
         t = wall_clock()
         fleet = DemoFleet(out, [v.id for v in scenario.fleet])
         world = DemoWorld(scenario, seed, starts, driving)
-        driving.world = world.world
+        driving.world, driving.view = world.world, world.metrics.view
         world.start(speed_factor)
         for k, v in enumerate(scenario.fleet):
             port = world.ports[v.id]

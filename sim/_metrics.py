@@ -147,7 +147,8 @@ class TrialMetrics:
             m.last_xy = (s.x, s.y)
             m.track.append((s.x, s.y, False))
 
-    def _view(self, plan: Plan) -> PlanView:
+    def view(self, plan: Plan) -> PlanView:
+        """The plan's segment arrays, built once per plan."""
         key = id(plan)
         hit = self._views.get(key)
         if hit is None or hit[0] is not plan:
@@ -173,7 +174,7 @@ class TrialMetrics:
             driving = self.plan_of(vid)
             if driving is not None:
                 plan, index = driving
-                hit = self._view(plan).cross_track(x, y, index, self.settle_m)
+                hit = self.view(plan).cross_track(x, y, index, self.settle_m)
                 if hit is not None:
                     (m.xte_swath if hit[1] else m.xte_headland).add(hit[0])
             if self.fence is not None:
